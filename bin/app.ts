@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError, loadConfig } from '../lib/config';
+import { JwtApiStack } from '../lib/jwt-api-stack';
+
+const app = new App();
+let config;
+try {
+  config = loadConfig({ context: (key) => app.node.tryGetContext(key), env: process.env });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'JwtApi';
+new JwtApiStack(app, stackName, {
+  config,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { parseDurationSeconds } from './duration';
+import type { RingKey } from './jwk-set';
+
+/** A request the caller got wrong: answered with 400 and the field's name. */
+export class InputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export interface IssueRequest {
+  userId: string;
+  companyId: string;
+  /** Requested lifetime in seconds; at most the configured maximum. */
+  expiresInSeconds?: number;
+}
+
+export interface IssueOptions {
+  issuer: string;
+  audience: string;
+  userIdField: string;
+  companyIdField: string;
+  /** The configured JWT_EXPIRES_IN: default and ceiling of a key's lifetime. */
+  maxLifetimeSeconds: number;
+  now?: Date;
+  newKeyId?: () => string;
+}
+
+export interface IssuedKey {
+  apikey: string;
+  token_type: 'Bearer';
+  key_id: string;
+  expires_at: string;
+}
+
+const MAX_ID_LENGTH = 256;
+
+function requireId(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (value === undefined || value === null || value === '') throw new InputError(field, `"${field}" is required.`);
+  if (typeof value !== 'string') throw new InputError(field, `"${field}" must be a string.`);
+  if (value.trim() !== value || value.length > MAX_ID_LENGTH) {
+    throw new InputError(field, `"${field}" must have no surrounding spaces and at most ${MAX_ID_LENGTH} characters.`);
+  }
+  return value;
+}
+
+/** Parses and validates the POST /keys body. */
+export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSeconds: number): IssueRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody ?? '');
+  } catch {
+    throw new InputError('body', 'The body must be a JSON object.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'The body must be a JSON object.');
+  const fields = body as Record<string, unknown>;
+  const request: IssueRequest = { userId: requireId(fields, 'user_id'), companyId: requireId(fields, 'company_id') };
+  if (fields.expires_in !== undefined) {
+    const seconds = parseDurationSeconds(fields.expires_in);
+    if (seconds === undefined) throw new InputError('expires_in', '"expires_in" must be a positive number of seconds or a duration like "30d".');
+    if (seconds > maxLifetimeSeconds) {
+      throw new InputError('expires_in', `"expires_in" may not exceed the configured maximum of ${maxLifetimeSeconds} seconds.`);
+    }
+    request.expiresInSeconds = seconds;
+  }
+  return request;
+}
+
+/** Mints an API key: the user and company claims, iat, exp, iss, aud, jti; header alg, kid, typ. */
+export async function issueKey(request: IssueRequest, signer: RingKey, options: IssueOptions): Promise<IssuedKey> {
+  const now = options.now ?? new Date();
+  const iat = Math.floor(now.getTime() / 1000);
+  const exp = iat + (request.expiresInSeconds ?? options.maxLifetimeSeconds);
+  const jti = (options.newKeyId ?? randomUUID)();
+  const apikey = await new SignJWT({ [options.userIdField]: request.userId, [options.companyIdField]: request.companyId })
+    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setIssuer(options.issuer)
+    .setAudience(options.audience)
+    .setJti(jti)
+    .sign(signer.signingKey);
+  return { apikey, token_type: 'Bearer', key_id: jti, expires_at: new Date(exp * 1000).toISOString() };
+}

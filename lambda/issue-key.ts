@@ -1,0 +1,45 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { secretsClient } from './core/clients';
+import { readJwtEnv, type JwtEnv } from './core/env';
+import { InputError, issueKey, parseIssueRequest } from './core/issue';
+import { createKeySource, KeySourceUnavailableError, type KeySource } from './core/key-source';
+import { errorFields, log } from './core/log';
+import { json } from './http';
+
+let state: { env: JwtEnv; keys: KeySource } | undefined;
+
+function init(): { env: JwtEnv; keys: KeySource } {
+  if (!state) {
+    const env = readJwtEnv();
+    state = { env, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }) };
+  }
+  return state;
+}
+
+function decodeBody(event: APIGatewayProxyEventV2): string | undefined {
+  if (event.body === undefined) return undefined;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** POST /keys (IAM-authorized): mints an API key for a customer's user and company. */
+export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const requestId = event.requestContext?.requestId;
+  try {
+    const { env, keys } = init();
+    const request = parseIssueRequest(decodeBody(event), env.maxLifetimeSeconds);
+    const { ring } = await keys.get();
+    const issued = await issueKey(request, ring.signer, env);
+    const caller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
+    // The log names the key, its owner and its minter; never the token.
+    log('INFO', 'key issued', { keyId: issued.key_id, kid: ring.signer.kid, userId: request.userId, companyId: request.companyId, caller, expiresAt: issued.expires_at, requestId });
+    return json(201, issued);
+  } catch (err) {
+    if (err instanceof InputError) return json(400, { error: 'invalid_request', field: err.field, message: err.message });
+    if (err instanceof KeySourceUnavailableError) {
+      log('ERROR', 'signing key unavailable', { ...errorFields(err), requestId });
+      return json(503, { error: 'unavailable', message: 'The signing key cannot be read right now; retry later.' }, { 'retry-after': '5' });
+    }
+    log('ERROR', 'key issue failed', { ...errorFields(err), requestId });
+    return json(500, { error: 'internal_error', message: 'The key could not be issued.', requestId });
+  }
+}

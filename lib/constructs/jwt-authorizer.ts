@@ -1,0 +1,65 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ProjectFunction } from './project-function';
+import type { SigningKey } from './signing-key';
+
+interface CommonProps {
+  /** `iss` every token must carry: this API's URL unless configured. */
+  readonly issuer: string;
+  /** `aud` every token must carry. */
+  readonly audience: string;
+}
+
+/** API Gateway's own JWT authorizer: RS256 keys found through `<issuer>/.well-known/openid-configuration`. */
+export interface NativeJwtAuthorizerProps extends CommonProps {
+  readonly mode: 'native';
+}
+
+/** The bundled Lambda authorizer: any supported algorithm, pinned by config. */
+export interface LambdaJwtAuthorizerProps extends CommonProps {
+  readonly mode: 'lambda';
+  readonly signingKey: SigningKey;
+  /** Environment of the authorizer function: the JWT_* settings it verifies with. */
+  readonly environment: Record<string, string>;
+  /** Seconds API Gateway caches an answer per Authorization header. @default 300 */
+  readonly cacheTtlSeconds?: number;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+export type JwtAuthorizerProps = NativeJwtAuthorizerProps | LambdaJwtAuthorizerProps;
+
+/** The route authorizer every protected route uses, in the mode the config chose. */
+export class JwtAuthorizer extends Construct {
+  public readonly authorizer: IHttpRouteAuthorizer;
+  /** The authorizer function (Lambda mode only). */
+  public readonly function?: ProjectFunction;
+
+  constructor(scope: Construct, id: string, props: JwtAuthorizerProps) {
+    super(scope, id);
+    if (props.mode === 'native') {
+      this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.issuer, {
+        jwtAudience: [props.audience],
+        identitySource: ['$request.header.Authorization'],
+      });
+      return;
+    }
+    const fn = new ProjectFunction(this, 'Function', {
+      entry: 'authorizer.ts',
+      description: 'Verifies JWT API keys for the HTTP API (payload 2.0, simple responses)',
+      environment: props.environment,
+      timeout: Duration.seconds(5),
+      logRetention: props.logRetention,
+    });
+    props.signingKey.grantRead(fn);
+    this.function = fn;
+    this.authorizer = new HttpLambdaAuthorizer('LambdaAuthorizer', fn, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: Duration.seconds(props.cacheTtlSeconds ?? 300),
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnAuthorizer, HttpApi, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type HttpRouteIntegration } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration, HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { AppConfig } from './config';
+import { AccessLog } from './constructs/access-log';
+import { JwksDiscovery } from './constructs/jwks-discovery';
+import { JwtAuthorizer } from './constructs/jwt-authorizer';
+import { KeyIssuer } from './constructs/key-issuer';
+import { ProjectFunction } from './constructs/project-function';
+import { SigningKey } from './constructs/signing-key';
+
+export interface JwtApiStackProps extends StackProps {
+  /** The validated configuration (see `loadConfig`). */
+  readonly config: AppConfig;
+}
+
+/** An HTTP API whose every route needs a JWT API key, with the key issuer and discovery beside it. */
+export class JwtApiStack extends Stack {
+  public readonly api: HttpApi;
+  public readonly stage: HttpStage;
+  public readonly signingKey: SigningKey;
+  public readonly accessLog: AccessLog;
+  public readonly jwtAuthorizer: JwtAuthorizer;
+  public readonly keyIssuer: KeyIssuer;
+  public readonly discovery: JwksDiscovery;
+
+  constructor(scope: Construct, id: string, props: JwtApiStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    for (const warning of config.warnings) Annotations.of(this).addWarningV2('jwt-api:config', warning);
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.signingKey = new SigningKey(this, 'SigningKey', {
+      algorithm: config.jwt.algorithm,
+      existingSecretArn: config.signingSecretArn,
+      rotationDays: config.keyRotationDays,
+      logRetention,
+    });
+
+    this.api = new HttpApi(this, 'Api', { description: 'HTTP API secured with JWT API keys', createDefaultStage: false });
+    this.accessLog = new AccessLog(this, 'AccessLog', {
+      mode: config.authorizer.mode,
+      userIdField: config.jwt.userIdField,
+      companyIdField: config.jwt.companyIdField,
+      retention: logRetention,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLog.logGroup), format: this.accessLog.format },
+    });
+
+    // No trailing slash: API Gateway compares `iss` with this exact string.
+    const issuer = config.jwt.issuer ?? this.api.apiEndpoint;
+    const jwtEnv: Record<string, string> = {
+      JWT_SECRET_ARN: this.signingKey.secret.secretArn,
+      JWT_ALGORITHM: config.jwt.algorithm,
+      JWT_ISSUER: issuer,
+      JWT_AUDIENCE: config.jwt.audience,
+      JWT_USER_ID_FIELD: config.jwt.userIdField,
+      JWT_COMPANY_ID_FIELD: config.jwt.companyIdField,
+      JWT_EXPIRES_IN: String(config.jwt.expiresInSeconds),
+      JWT_CLOCK_TOLERANCE_SECONDS: String(config.jwt.clockToleranceSeconds),
+    };
+
+    this.discovery = new JwksDiscovery(this, 'Discovery', { api: this.api, signingKey: this.signingKey, environment: jwtEnv, logRetention });
+    this.keyIssuer = new KeyIssuer(this, 'KeyIssuer', {
+      api: this.api,
+      signingKey: this.signingKey,
+      environment: jwtEnv,
+      minterRoleArns: config.minterRoleArns,
+      logRetention,
+    });
+
+    const auth = config.authorizer;
+    this.jwtAuthorizer =
+      auth.mode === 'native'
+        ? new JwtAuthorizer(this, 'Authorizer', { mode: 'native', issuer, audience: config.jwt.audience })
+        : new JwtAuthorizer(this, 'Authorizer', {
+            mode: 'lambda',
+            issuer,
+            audience: config.jwt.audience,
+            signingKey: this.signingKey,
+            cacheTtlSeconds: auth.cacheTtlSeconds,
+            environment: { ...jwtEnv, JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens) },
+            logRetention,
+          });
+
+    const backendRoute = new HttpRoute(this, 'BackendRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: this.backend(config, logRetention),
+      authorizer: this.jwtAuthorizer.authorizer,
+    });
+
+    // Nothing that serves or checks a token goes live before the key exists; the authorizer itself
+    // waits for discovery, so API Gateway never sees an issuer without a JWKS.
+    for (const route of [backendRoute, this.keyIssuer.route, ...this.discovery.routes]) route.node.addDependency(this.signingKey.ready);
+    const cfnAuthorizers = this.api.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer);
+    for (const a of cfnAuthorizers) a.node.addDependency(this.signingKey.ready, ...this.discovery.routes);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the API' });
+    new CfnOutput(this, 'Issuer', { value: issuer, description: 'iss of minted keys; discovery at <Issuer>/.well-known/openid-configuration' });
+    new CfnOutput(this, 'SigningSecretArn', { value: this.signingKey.secret.secretArn, description: 'Secrets Manager secret holding the signing JWK Set' });
+    new CfnOutput(this, 'MintPolicyArn', { value: this.keyIssuer.mintPolicy.managedPolicyArn, description: 'Attach to the portal backend role to allow POST /keys' });
+    new CfnOutput(this, 'AccessLogGroup', { value: this.accessLog.logGroup.logGroupName });
+  }
+
+  private backend(config: AppConfig, logRetention: RetentionDays): HttpRouteIntegration {
+    if (config.backendUrl) return new HttpUrlIntegration('Backend', config.backendUrl.replace(/\/+$/, '') + '/{proxy}');
+    const echo = new ProjectFunction(this, 'EchoBackend', {
+      entry: 'echo.ts',
+      description: 'Demo backend: answers with the caller identity the authorizer saw',
+      environment: { JWT_USER_ID_FIELD: config.jwt.userIdField, JWT_COMPANY_ID_FIELD: config.jwt.companyIdField },
+      logRetention,
+    });
+    return new HttpLambdaIntegration('EchoBackend', echo);
+  }
+}
