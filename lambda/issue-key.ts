@@ -4,14 +4,21 @@ import { readJwtEnv, type JwtEnv } from './core/env';
 import { InputError, issueKey, parseIssueRequest } from './core/issue';
 import { createKeySource, KeySourceUnavailableError, type KeySource } from './core/key-source';
 import { errorFields, log } from './core/log';
+import { isAllowedMinter } from './core/minters';
 import { json } from './http';
 
-let state: { env: JwtEnv; keys: KeySource } | undefined;
+interface State {
+  env: JwtEnv;
+  keys: KeySource;
+  minters: string[];
+}
+let state: State | undefined;
 
-function init(): { env: JwtEnv; keys: KeySource } {
+function init(): State {
   if (!state) {
     const env = readJwtEnv();
-    state = { env, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }) };
+    const minters = (process.env.KEY_MINTER_ROLE_ARNS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    state = { env, minters, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }) };
   }
   return state;
 }
@@ -25,11 +32,16 @@ function decodeBody(event: APIGatewayProxyEventV2): string | undefined {
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const requestId = event.requestContext?.requestId;
   try {
-    const { env, keys } = init();
+    const { env, keys, minters } = init();
+    const caller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
+    // Defence in depth: IAM already checked the mint policy; this pins the minter to the portal's roles.
+    if (!isAllowedMinter(caller, minters)) {
+      log('WARN', 'mint refused for caller', { caller, requestId });
+      return json(403, { error: 'forbidden', message: 'This caller may not mint keys.' });
+    }
     const request = parseIssueRequest(decodeBody(event), env.maxLifetimeSeconds);
     const { ring } = await keys.get();
     const issued = await issueKey(request, ring.signer, env);
-    const caller = (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn;
     // The log names the key, its owner and its minter; never the token.
     log('INFO', 'key issued', { keyId: issued.key_id, kid: ring.signer.kid, userId: request.userId, companyId: request.companyId, caller, expiresAt: issued.expires_at, requestId });
     return json(201, issued);

@@ -55,6 +55,7 @@ function claimId(value: unknown): string | undefined {
 function reasonFor(err: unknown): { reason: RejectReason; detail?: string } {
   if (err instanceof errors.JWTExpired) return { reason: 'expired' };
   if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return { reason: 'missing_claim', detail: err.claim };
     if (err.claim === 'nbf') return { reason: 'not_yet_valid' };
     if (err.claim === 'iss') return { reason: 'wrong_issuer' };
     if (err.claim === 'aud') return { reason: 'wrong_audience' };

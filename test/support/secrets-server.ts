@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 interface Version {
-  secretString: string;
+  /** Undefined for a version RotateSecret registered but createSecret has not filled yet. */
+  secretString?: string;
   stages: string[];
 }
 interface StoredSecret {
@@ -47,6 +48,13 @@ export class LocalSecretsManager {
     return arn;
   }
 
+  /** What RotateSecret does before it calls the rotation function: registers `token` as AWSPENDING, empty. */
+  beginRotation(arn: string, token: string): void {
+    const secret = this.find(arn)!;
+    this.moveStage(secret, 'AWSPENDING', token);
+    secret.versions.set(token, { stages: ['AWSPENDING'] });
+  }
+
   /** The AWSCURRENT value. */
   current(arn: string): string | undefined {
     const secret = this.find(arn);
@@ -77,7 +85,7 @@ export class LocalSecretsManager {
 
     if (op === 'GetSecretValue') {
       const entry = [...secret.versions].find(([id, v]) => (input.VersionId ? id === input.VersionId : v.stages.includes(input.VersionStage ?? 'AWSCURRENT')));
-      if (!entry || (input.VersionStage && !entry[1].stages.includes(input.VersionStage))) {
+      if (!entry || entry[1].secretString === undefined || (input.VersionStage && !entry[1].stages.includes(input.VersionStage))) {
         return send(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret value." });
       }
       const [versionId, v] = entry;
