@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { normalizeTemplate, synth, type Synthesized } from './support/synth';
+
+// Synthesizing bundles every function with esbuild: one stack per mode for the whole file.
+let lambdaMode: Synthesized;
+let nativeMode: Synthesized;
+beforeAll(() => {
+  lambdaMode = synth({ authorizer: 'lambda', jwtAlgorithm: 'ES256' });
+  nativeMode = synth({ authorizer: 'native', jwtAlgorithm: 'RS256', jwtExpiresIn: '1d' });
+});
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string };
+function resources(s: Synthesized, type: string): Record<string, Resource> {
+  return s.template.findResources(type) as Record<string, Resource>;
+}
+function logicalIdOf(s: Synthesized, type: string, match: (r: Resource) => boolean): string {
+  const found = Object.entries(resources(s, type)).filter(([, r]) => match(r));
+  expect(found).toHaveLength(1);
+  return found[0][0];
+}
+
+describe.each([
+  ['lambda', () => lambdaMode],
+  ['native', () => nativeMode],
+])('%s mode', (mode, get) => {
+  it('requires authorization on every route but the two public discovery routes', () => {
+    const routes = Object.values(resources(get(), 'AWS::ApiGatewayV2::Route')).map((r) => [r.Properties.RouteKey, r.Properties.AuthorizationType]);
+    const open = routes.filter(([, auth]) => auth === undefined || auth === 'NONE').map(([key]) => key).sort();
+    expect(open).toEqual(['GET /.well-known/jwks.json', 'GET /.well-known/openid-configuration']);
+    expect(routes).toEqual(expect.arrayContaining([['POST /keys', 'AWS_IAM'], ['$default', mode === 'native' ? 'JWT' : 'CUSTOM']]));
+  });
+
+  it('deploys a $default stage with JSON access logs carrying the caller identity', () => {
+    const [stage] = Object.values(resources(get(), 'AWS::ApiGatewayV2::Stage'));
+    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true });
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    const identity = mode === 'native'
+      ? { userId: '$context.authorizer.claims.sub', companyId: '$context.authorizer.claims.org_id', keyId: '$context.authorizer.claims.jti' }
+      : { userId: '$context.authorizer.userId', companyId: '$context.authorizer.companyId', keyId: '$context.authorizer.keyId' };
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      httpMethod: '$context.httpMethod',
+      routeKey: '$context.routeKey',
+      path: '$context.path',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      responseLatency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+      userAgent: '$context.identity.userAgent',
+      authorizerError: '$context.authorizer.error',
+      ...identity,
+    });
+    for (const value of Object.values(format)) expect(value).toMatch(/^\$context\.[A-Za-z_.]+$/);
+    const destination = stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(get().template.toJSON().Resources[destination]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it('keeps key material out of the template and generates it at deploy time', () => {
+    const json = JSON.stringify(get().template.toJSON());
+    expect(json).not.toMatch(/PRIVATE KEY|"kty"|"SecretString"/);
+    const [secretId, secret] = Object.entries(resources(get(), 'AWS::SecretsManager::Secret'))[0];
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.Properties.GenerateSecretString).toEqual({ SecretStringTemplate: '{"keys":[]}', GenerateStringKey: 'placeholder', ExcludePunctuation: true });
+    get().template.hasResourceProperties('Custom::JwtSigningKey', { SecretArn: { Ref: secretId }, Algorithm: mode === 'native' ? 'RS256' : 'ES256' });
+    get().template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: secretId },
+      RotateImmediatelyOnUpdate: false,
+      RotationRules: { ScheduleExpression: 'rate(90 days)' },
+    });
+  });
+
+  it('lets only the key function write the secret; readers only read it', () => {
+    const policies = Object.entries(resources(get(), 'AWS::IAM::Policy'));
+    const writers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:PutSecretValue')).map(([id]) => id);
+    expect(writers).toEqual([expect.stringMatching(/^SigningKeyKeyFunctionRole/)]);
+    const readers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue')).map(([id]) => id).sort();
+    const expected = ['Discovery', 'KeyIssuer', 'SigningKey', ...(mode === 'lambda' ? ['Authorizer'] : [])].sort();
+    expect(readers.map((id) => expected.find((prefix) => id.startsWith(prefix)))).toEqual(expected);
+    for (const [, p] of policies) {
+      for (const statement of p.Properties.PolicyDocument.Statement) {
+        if ([statement.Action].flat().includes('secretsmanager:GetSecretValue')) expect(statement.Resource).toEqual({ Ref: expect.stringMatching(/^SigningKeySecret/) });
+      }
+    }
+  });
+
+  it('puts POST /keys behind IAM with a mint policy scoped to that one route', () => {
+    get().template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: 'execute-api:Invoke',
+            Effect: 'Allow',
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':execute-api:', { Ref: Match.stringLikeRegexp('^Api') }, '/$default/POST/keys'])] },
+          },
+        ],
+      },
+    });
+  });
+
+  it('runs every function on Node.js 22, ARM64, with JSON logs in a retained log group', () => {
+    const fns = Object.entries(resources(get(), 'AWS::Lambda::Function')).filter(([, f]) => f.Properties.Runtime?.startsWith('nodejs22'));
+    expect(fns.length).toBe(mode === 'lambda' ? 5 : 4);
+    for (const [, fn] of fns) {
+      expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], Handler: 'index.handler', LoggingConfig: { LogFormat: 'JSON' } });
+    }
+  });
+
+  it('passes AwsSolutions checks with no unacknowledged finding', () => {
+    expect(() => get().app.synth()).not.toThrow();
+  });
+
+  it('matches the snapshot (asset hashes masked)', () => {
+    expect(normalizeTemplate(get().template.toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('lambda mode authorizer', () => {
+  it('is a REQUEST authorizer with payload 2.0, simple responses, the Authorization header and a 300 s cache', () => {
+    lambdaMode.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 300,
+    });
+  });
+
+  it('gives the authorizer function its settings and pinned algorithm', () => {
+    lambdaMode.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Verifies JWT API keys'),
+      Timeout: 5,
+      Environment: {
+        Variables: Match.objectLike({
+          JWT_ALGORITHM: 'ES256',
+          JWT_AUDIENCE: 'jwt-api',
+          JWT_USER_ID_FIELD: 'sub',
+          JWT_COMPANY_ID_FIELD: 'org_id',
+          JWT_ACCEPT_PORTAL_TOKENS: 'false',
+          JWT_ISSUER: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'ApiEndpoint'] },
+          JWT_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SigningKeySecret') },
+        }),
+      },
+    });
+  });
+
+  it('takes the cache TTL from config', () => {
+    const s = synth({ authorizer: 'lambda', authorizerCacheTtlSeconds: 0 });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
+  });
+});
+
+describe('native mode authorizer', () => {
+  it('is a JWT authorizer on this API\'s own URL and the configured audience', () => {
+    nativeMode.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Audience: ['jwt-api'], Issuer: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'ApiEndpoint'] } },
+    });
+    // The issuer mints with the same string API Gateway compares against.
+    nativeMode.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Mints JWT API keys'),
+      Environment: { Variables: Match.objectLike({ JWT_ISSUER: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'ApiEndpoint'] } }) },
+    });
+  });
+
+  it('is created only after the first key and the discovery routes exist', () => {
+    const [authorizer] = Object.values(resources(nativeMode, 'AWS::ApiGatewayV2::Authorizer'));
+    const key = logicalIdOf(nativeMode, 'Custom::JwtSigningKey', () => true);
+    const discovery = Object.entries(resources(nativeMode, 'AWS::ApiGatewayV2::Route'))
+      .filter(([, r]) => String(r.Properties.RouteKey).includes('.well-known'))
+      .map(([id]) => id);
+    expect(authorizer.DependsOn).toEqual(expect.arrayContaining([key, ...discovery]));
+  });
+
+  it('has no authorizer function', () => {
+    nativeMode.template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Verifies JWT') }, 0);
+  });
+});
+
+describe('configuration in the stack', () => {
+  it('shows config warnings at synth', () => {
+    const s = synth({ authorizer: 'native', jwtExpiresIn: '30d' });
+    Annotations.fromStack(s.stack).hasWarning('*', Match.stringLikeRegexp('cannot revoke a key before it expires'));
+  });
+
+  it('proxies to a configured backend URL instead of the echo function', () => {
+    const s = synth({ backendUrl: 'https://backend.example.com/v1/' });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'HTTP_PROXY', IntegrationUri: 'https://backend.example.com/v1/{proxy}' });
+    s.template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Demo backend') }, 0);
+    expect(() => s.app.synth()).not.toThrow();
+  });
+
+  it('reads an imported secret without generating or rotating keys, and attaches the mint policy to the minter roles', () => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-jwt-AbCdEf';
+    const s = synth({ signingSecretArn: arn, jwtAlgorithm: 'HS256', minterRoleArns: 'arn:aws:iam::123456789012:role/portal-backend' });
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    s.template.resourceCountIs('Custom::JwtSigningKey', 0);
+    s.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    s.template.hasResourceProperties('AWS::IAM::ManagedPolicy', { Roles: ['portal-backend'] });
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Mints JWT'),
+      Environment: { Variables: Match.objectLike({ JWT_SECRET_ARN: arn, KEY_MINTER_ROLE_ARNS: 'arn:aws:iam::123456789012:role/portal-backend' }) },
+    });
+    expect(() => s.app.synth()).not.toThrow();
+  });
+
+  it('never writes a portal secret from the environment into cdk.out', () => {
+    const s = synth({ jwtAlgorithm: 'HS256' }, { PLUGIN_JWT_SECRET: 'portal-shared-secret-value-42' });
+    const dir = s.app.synth().directory;
+    const files = ['JwtApi.template.json', 'manifest.json', 'tree.json'].map((f) => readFileSync(path.join(dir, f), 'utf8'));
+    for (const text of files) expect(text).not.toContain('portal-shared-secret-value-42');
+  });
+});
