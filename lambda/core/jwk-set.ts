@@ -124,8 +124,8 @@ export async function parseKeySet(secretString: string, algorithm: Algorithm): P
     return { keys: keys as PrivateJwk[] };
   }
   if (text.startsWith('-----BEGIN')) return { keys: [await jwkFromPem(text, algorithm)] };
-  // A plain string is used byte for byte, untrimmed, exactly as the portal's jsonwebtoken signs with it.
-  return { keys: [await jwkFromSharedSecret(secretString, algorithm)] };
+  // Trimmed, as the Moesif Developer Portal trims PLUGIN_JWT_SECRET before jsonwebtoken signs with it.
+  return { keys: [await jwkFromSharedSecret(text, algorithm)] };
 }
 
 function toRingKey(jwk: PrivateJwk): RingKey {
