@@ -8,6 +8,8 @@ import { AccessLog } from './constructs/access-log';
 import { JwksDiscovery } from './constructs/jwks-discovery';
 import { JwtAuthorizer } from './constructs/jwt-authorizer';
 import { KeyIssuer } from './constructs/key-issuer';
+import { MoesifApplicationId } from './constructs/moesif-application-id';
+import { MoesifForwarding } from './constructs/moesif-forwarding';
 import { ProjectFunction } from './constructs/project-function';
 import { SigningKey } from './constructs/signing-key';
 
@@ -25,6 +27,9 @@ export class JwtApiStack extends Stack {
   public readonly jwtAuthorizer: JwtAuthorizer;
   public readonly keyIssuer: KeyIssuer;
   public readonly discovery: JwksDiscovery;
+  /** The Moesif Application Id secret, when forwarding or governance is on. */
+  public readonly moesifApplicationId?: MoesifApplicationId;
+  public readonly moesifForwarding?: MoesifForwarding;
 
   constructor(scope: Construct, id: string, props: JwtApiStackProps) {
     super(scope, id, props);
@@ -76,6 +81,13 @@ export class JwtApiStack extends Stack {
     });
 
     const auth = config.authorizer;
+    const governance = auth.mode === 'lambda' ? auth.moesifGovernance : 'off';
+    if (config.moesif.enabled || governance !== 'off') {
+      this.moesifApplicationId = new MoesifApplicationId(this, 'MoesifApplicationId', { existingSecretArn: config.moesif.applicationIdSecretArn });
+    }
+    const moesifEnv: Record<string, string> = this.moesifApplicationId
+      ? { MOESIF_APPLICATION_ID_SECRET_ARN: this.moesifApplicationId.secret.secretArn, MOESIF_BASE_URL: config.moesif.baseUrl }
+      : {};
     this.jwtAuthorizer =
       auth.mode === 'native'
         ? new JwtAuthorizer(this, 'Authorizer', { mode: 'native', issuer, audience: config.jwt.audience })
@@ -85,9 +97,24 @@ export class JwtApiStack extends Stack {
             audience: config.jwt.audience,
             signingKey: this.signingKey,
             cacheTtlSeconds: auth.cacheTtlSeconds,
-            environment: { ...jwtEnv, JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens) },
+            environment: {
+              ...jwtEnv,
+              JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens),
+              MOESIF_GOVERNANCE: governance,
+              ...(governance !== 'off' ? moesifEnv : {}),
+            },
             logRetention,
           });
+    if (governance !== 'off' && this.jwtAuthorizer.function) this.moesifApplicationId?.grantRead(this.jwtAuthorizer.function);
+
+    if (config.moesif.enabled && this.moesifApplicationId) {
+      this.moesifForwarding = new MoesifForwarding(this, 'MoesifForwarding', {
+        accessLogGroup: this.accessLog.logGroup,
+        applicationId: this.moesifApplicationId,
+        baseUrl: config.moesif.baseUrl,
+        logRetention,
+      });
+    }
 
     const backendRoute = new HttpRoute(this, 'BackendRoute', {
       httpApi: this.api,
@@ -107,6 +134,9 @@ export class JwtApiStack extends Stack {
     new CfnOutput(this, 'SigningSecretArn', { value: this.signingKey.secret.secretArn, description: 'Secrets Manager secret holding the signing JWK Set' });
     new CfnOutput(this, 'MintPolicyArn', { value: this.keyIssuer.mintPolicy.managedPolicyArn, description: 'Attach to the portal backend role to allow POST /keys' });
     new CfnOutput(this, 'AccessLogGroup', { value: this.accessLog.logGroup.logGroupName });
+    if (this.moesifApplicationId) {
+      new CfnOutput(this, 'MoesifApplicationIdSecretArn', { value: this.moesifApplicationId.secret.secretArn, description: 'Put {"applicationId":"<your Moesif Application Id>"} here' });
+    }
   }
 
   private backend(config: AppConfig, logRetention: RetentionDays): HttpRouteIntegration {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { normalizeTemplate, synth, type Synthesized } from './support/synth';
@@ -74,16 +75,22 @@ describe.each([
     });
   });
 
-  it('lets only the key function write the secret; readers only read it', () => {
+  it('lets only the key function write the signing secret; readers only read it, by exact ARN', () => {
     const policies = Object.entries(resources(get(), 'AWS::IAM::Policy'));
     const writers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:PutSecretValue')).map(([id]) => id);
     expect(writers).toEqual([expect.stringMatching(/^SigningKeyKeyFunctionRole/)]);
-    const readers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue')).map(([id]) => id).sort();
-    const expected = ['Discovery', 'KeyIssuer', 'SigningKey', ...(mode === 'lambda' ? ['Authorizer'] : [])].sort();
-    expect(readers.map((id) => expected.find((prefix) => id.startsWith(prefix)))).toEqual(expected);
+    const readsSigningKey = ([, p]: [string, Resource]) =>
+      p.Properties.PolicyDocument.Statement.some(
+        (st: { Action: string | string[]; Resource: unknown }) =>
+          [st.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes('SigningKeySecret'),
+      );
+    const readers = policies.filter(readsSigningKey).map(([id]) => id.replace(/(Function)?Role.*$/, '')).sort();
+    expect(readers).toEqual(['Discovery', 'KeyIssuer', 'SigningKeyKey', ...(mode === 'lambda' ? ['Authorizer'] : [])].sort());
     for (const [, p] of policies) {
       for (const statement of p.Properties.PolicyDocument.Statement) {
-        if ([statement.Action].flat().includes('secretsmanager:GetSecretValue')) expect(statement.Resource).toEqual({ Ref: expect.stringMatching(/^SigningKeySecret/) });
+        if ([statement.Action].flat().includes('secretsmanager:GetSecretValue')) {
+          expect(statement.Resource).toEqual({ Ref: expect.stringMatching(/^(SigningKeySecret|MoesifApplicationIdSecret)/) });
+        }
       }
     }
   });
@@ -104,7 +111,8 @@ describe.each([
 
   it('runs every function on Node.js 22, ARM64, with JSON logs in a retained log group', () => {
     const fns = Object.entries(resources(get(), 'AWS::Lambda::Function')).filter(([, f]) => f.Properties.Runtime?.startsWith('nodejs22'));
-    expect(fns.length).toBe(mode === 'lambda' ? 5 : 4);
+    // issuer, discovery, signing key, echo backend, Moesif forwarder (+ the Lambda authorizer)
+    expect(fns.length).toBe(mode === 'lambda' ? 6 : 5);
     for (const [, fn] of fns) {
       expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], Handler: 'index.handler', LoggingConfig: { LogFormat: 'JSON' } });
     }
@@ -197,7 +205,7 @@ describe('configuration in the stack', () => {
 
   it('reads an imported secret without generating or rotating keys, and attaches the mint policy to the minter roles', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-jwt-AbCdEf';
-    const s = synth({ signingSecretArn: arn, jwtAlgorithm: 'HS256', minterRoleArns: 'arn:aws:iam::123456789012:role/portal-backend' });
+    const s = synth({ signingSecretArn: arn, jwtAlgorithm: 'HS256', minterRoleArns: 'arn:aws:iam::123456789012:role/portal-backend', moesifForwarding: 'false' });
     s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
     s.template.resourceCountIs('Custom::JwtSigningKey', 0);
     s.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
@@ -207,6 +215,22 @@ describe('configuration in the stack', () => {
       Environment: { Variables: Match.objectLike({ JWT_SECRET_ARN: arn, KEY_MINTER_ROLE_ARNS: 'arn:aws:iam::123456789012:role/portal-backend' }) },
     });
     expect(() => s.app.synth()).not.toThrow();
+  });
+
+  it('never writes the secret of a portal .env file (-c envFile) into cdk.out', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'portal-env-'));
+    const envFile = path.join(dir, '.env');
+    writeFileSync(envFile, 'PLUGIN_JWT_ALGORITHM=HS256\nPLUGIN_JWT_SECRET=dotenv-portal-secret-977\nJWT_SECRET=fallback-secret-978\nPLUGIN_JWT_EXPIRES_IN=7d\n');
+    const s = synth({ envFile });
+    expect(s.config.jwt).toMatchObject({ algorithm: 'HS256', expiresInSeconds: 7 * 86400 });
+    Annotations.fromStack(s.stack).hasWarning('*', Match.stringLikeRegexp('PLUGIN_JWT_SECRET is set, and is never read'));
+    const out = s.app.synth().directory;
+    for (const file of readdirSync(out)) {
+      if (!file.endsWith('.json')) continue;
+      const text = readFileSync(path.join(out, file), 'utf8');
+      expect(text).not.toContain('dotenv-portal-secret-977');
+      expect(text).not.toContain('fallback-secret-978');
+    }
   });
 
   it('never writes a portal secret from the environment into cdk.out', () => {

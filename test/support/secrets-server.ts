@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalHttpServer } from './local-server';
 
 interface Version {
   /** Undefined for a version RotateSecret registered but createSecret has not filled yet. */
@@ -18,27 +18,12 @@ interface StoredSecret {
  * GetSecretValue, PutSecretValue, DescribeSecret, UpdateSecretVersionStage. Tests reach it through
  * AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
-export class LocalSecretsManager {
-  private server?: Server;
+export class LocalSecretsManager extends LocalHttpServer {
   private readonly secrets = new Map<string, StoredSecret>();
   /** Calls received, by operation name. */
   public readonly calls: Record<string, number> = {};
   /** When set, every call answers with this HTTP status (a 5xx makes the SDK retry, then fail). */
   public failWith?: number;
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return this.url;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
 
   /** Creates a secret with one AWSCURRENT version; returns its ARN. */
   put(name: string, secretString: string): string {
@@ -69,7 +54,7 @@ export class LocalSecretsManager {
     return this.secrets.get(id) ?? [...this.secrets.values()].find((s) => s.name === id || s.arn.startsWith(id));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const op = String(req.headers['x-amz-target'] ?? '').replace('secretsmanager.', '');
