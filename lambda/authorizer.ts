@@ -1,8 +1,11 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { secretsClient } from './core/clients';
-import { readJwtEnv, type JwtEnv } from './core/env';
+import { readJwtEnv, requireEnv, type JwtEnv } from './core/env';
 import { createKeySource, type KeySource } from './core/key-source';
 import { errorFields, log } from './core/log';
+import { parseApplicationIdSecret } from './core/moesif-client';
+import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './core/moesif-governance';
 import { extractToken, verifyToken } from './core/verify';
 
 export interface AuthorizerContext {
@@ -14,12 +17,35 @@ export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<Autho
 
 const DENY = { isAuthorized: false } as const;
 
-let state: { env: JwtEnv; keys: KeySource } | undefined;
+interface State {
+  env: JwtEnv;
+  keys: KeySource;
+  governance?: GovernanceSource;
+}
+let state: State | undefined;
 
-function init(): { env: JwtEnv; keys: KeySource } {
+/** Moesif block rules, when MOESIF_GOVERNANCE is fail-open or fail-closed; the app id comes from its secret. */
+function governanceFrom(env: NodeJS.ProcessEnv): GovernanceSource | undefined {
+  const mode = parseGovernanceMode(env.MOESIF_GOVERNANCE);
+  if (mode === 'off') return undefined;
+  const secretArn = requireEnv(env, 'MOESIF_APPLICATION_ID_SECRET_ARN');
+  return createGovernanceSource({
+    baseUrl: env.MOESIF_BASE_URL || undefined,
+    failMode: mode,
+    loadApplicationId: async () => parseApplicationIdSecret((await secretsClient().send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString),
+  });
+}
+
+function init(): State {
   if (!state) {
     const env = readJwtEnv();
-    state = { env, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }) };
+    state = {
+      env,
+      keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }),
+      governance: governanceFrom(process.env),
+    };
+    // Start loading the rules with the first token rather than after it.
+    void state.governance?.refresh();
   }
   return state;
 }
@@ -30,7 +56,7 @@ function init(): { env: JwtEnv; keys: KeySource } {
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
   try {
-    const { env, keys } = init();
+    const { env, keys, governance } = init();
     const token = extractToken(event.identitySource?.[0] ?? event.headers?.authorization);
     const options = { ...env };
     let result = await verifyToken(token, (await keys.get()).ring, options);
@@ -40,6 +66,13 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
     }
     if (!result.ok) {
       log('INFO', 'token refused', { reason: result.reason, detail: result.detail, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
+      return DENY;
+    }
+    // Only user and company are passed: the answer is cached per Authorization header for every route,
+    // so route- or IP-dependent rules could not be enforced correctly here.
+    const verdict = await governance?.check({ userId: result.userId, companyId: result.companyId });
+    if (verdict && !verdict.allow) {
+      log('INFO', 'token refused by Moesif governance', { ...verdict, userId: result.userId, companyId: result.companyId, requestId: event.requestContext?.requestId });
       return DENY;
     }
     const context: AuthorizerContext = { userId: result.userId, companyId: result.companyId };

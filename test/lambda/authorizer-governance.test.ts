@@ -1,0 +1,69 @@
+import { generateJwk } from '../../lambda/core/jwk-set';
+import { authorizerEvent, issueEvent } from '../support/events';
+import { LocalMoesif } from '../support/moesif-config-server';
+import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
+
+const sm = new LocalSecretsManager();
+const moesif = new LocalMoesif('moesif-app-123');
+const ISSUER = 'https://abc123.execute-api.us-east-1.amazonaws.com';
+
+beforeAll(async () => {
+  useLocalAws('SECRETS_MANAGER', await sm.start());
+  await moesif.start();
+  moesif.setRules([{ _id: 'rule-overdue', name: 'Overdue invoices', type: 'company', block: true, applied_to: 'matching', response: { status: 402 } }]);
+  moesif.setConfig({ company_rules: { 'acme-overdue': [{ rules: 'rule-overdue', values: {} }] } });
+});
+afterAll(async () => {
+  await moesif.stop();
+  await sm.stop();
+});
+
+type Handlers = { authorize: typeof import('../../lambda/authorizer').handler; issue: typeof import('../../lambda/issue-key').handler };
+
+async function load(governance: string, moesifUrl = moesif.url): Promise<Handlers> {
+  Object.assign(process.env, {
+    JWT_SECRET_ARN: sm.put(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] })),
+    JWT_ALGORITHM: 'ES256',
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: 'jwt-api',
+    MOESIF_GOVERNANCE: governance,
+    MOESIF_BASE_URL: moesifUrl,
+    MOESIF_APPLICATION_ID_SECRET_ARN: sm.put(`moesif-${Math.random()}`, JSON.stringify({ applicationId: 'moesif-app-123' })),
+  });
+  let handlers!: Handlers;
+  jest.isolateModules(() => {
+    handlers = { authorize: require('../../lambda/authorizer').handler, issue: require('../../lambda/issue-key').handler };
+  });
+  return handlers;
+}
+
+async function keyFor(issue: Handlers['issue'], companyId: string): Promise<string> {
+  return JSON.parse((await issue(issueEvent({ user_id: 'u-1', company_id: companyId }))).body as string).apikey;
+}
+
+describe('Moesif governance at the Lambda authorizer', () => {
+  it('denies a company a blocking rule covers and lets others through', async () => {
+    const { authorize, issue } = await load('fail-open');
+    await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'acme-overdue')}`))).resolves.toEqual({ isAuthorized: false });
+    await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'globex')}`))).resolves.toMatchObject({ isAuthorized: true });
+    const seen = moesif.requestsFor('/v1/rules');
+    expect(seen[seen.length - 1]).toMatchObject({ applicationId: 'moesif-app-123', status: 200 });
+  });
+
+  it('fail-open lets valid keys through when Moesif is unreachable', async () => {
+    const { authorize, issue } = await load('fail-open', 'http://127.0.0.1:9');
+    await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'acme-overdue')}`))).resolves.toMatchObject({ isAuthorized: true });
+  });
+
+  it('fail-closed denies valid keys when Moesif is unreachable', async () => {
+    const { authorize, issue } = await load('fail-closed', 'http://127.0.0.1:9');
+    await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'globex')}`))).resolves.toEqual({ isAuthorized: false });
+  });
+
+  it('does not call Moesif when governance is off', async () => {
+    const before = moesif.requests.length;
+    const { authorize, issue } = await load('off');
+    await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'acme-overdue')}`))).resolves.toMatchObject({ isAuthorized: true });
+    expect(moesif.requests.length).toBe(before);
+  });
+});
