@@ -1,0 +1,514 @@
+/**
+ * Imports the Moesif Developer Portal's JWT signing secret into this stack's signing secret.
+ *
+ *   npm run secret:import -- --stack NAME --env-file ../my-dev-portal-api/.env
+ *
+ * The secret becomes one key of the private JWK Set the stack keeps in Secrets Manager: a plain
+ * string is an HMAC (`kty: "oct"`) key over its UTF-8 bytes, a PEM private key its JWK. It goes
+ * first, so it signs new keys as the portal did, and API keys the portal already handed out verify.
+ * The value never reaches stdout, a log or the CDK app; only `kid`s are printed.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parse as parseDotenv } from 'dotenv';
+import { ALGORITHMS, hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/core/algorithms';
+import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, thumbprint, type PrivateJwk } from '../lambda/core/jwk-set';
+
+export const USAGE = `Usage: npm run secret:import -- --stack NAME [options]
+       node --import tsx scripts/secret-import.ts --stack NAME [options]
+
+Puts the Moesif Developer Portal's JWT signing secret into the stack's signing secret (a private
+JWK Set), so the API keys the portal handed out keep working and new keys are signed with it.
+
+Where it goes (one of):
+  --stack NAME         the deployed stack; its SigningSecretArn output names the secret
+  --secret-arn ARN     the signing secret itself
+
+Where it comes from (one of):
+  --env-file PATH      the portal's .env (default: .env). Reads PLUGIN_JWT_SECRET (else JWT_SECRET),
+                       PLUGIN_JWT_ALGORITHM (else JWT_ALGORITHM; default HS256) and
+                       PLUGIN_JWT_KID (else JWT_KID)
+  --dotenv PATH        the same as --env-file. Node checks an --env-file path itself, relative to the
+                       directory npm runs in, and stops with "node: PATH: not found" if it is not there
+                       (nodejs/node#54232); --dotenv avoids that
+  --from-stdin         the secret itself on standard input (a pipe or a file, not a terminal)
+
+Options:
+  --algorithm ALG      the algorithm the portal signs with (overrides the .env; default HS256)
+  --kid KID            the key id (overrides the .env; default: the key's RFC 7638 thumbprint)
+  --replace            drop the keys already in the secret. Without it, keys of the same algorithm
+                       stay after the imported one, so keys this stack already minted still verify
+  --no-trim            take the secret byte for byte; by default surrounding whitespace is removed,
+                       as the portal's JWT plugin does before it signs
+  --region REGION      AWS region (default: the secret ARN's, else the AWS SDK's usual sources)
+  -h, --help           show this help
+
+Prints the kid of every key in the secret, one per line, the signing key first; never the secret.
+Exit status: 0 done, 1 failed, 2 bad arguments.`;
+
+/** The portal reads the prefixed name first and falls back to the plain one (empty counts as unset). */
+const SECRET_NAMES = ['PLUGIN_JWT_SECRET', 'JWT_SECRET'];
+const ALGORITHM_NAMES = ['PLUGIN_JWT_ALGORITHM', 'JWT_ALGORITHM'];
+const KID_NAMES = ['PLUGIN_JWT_KID', 'JWT_KID'];
+/** What jsonwebtoken uses when the portal sets no algorithm. */
+const DEFAULT_ALGORITHM: Algorithm = 'HS256';
+
+/** Bad command line: exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The import cannot go ahead; the message says why and what to do. Exit status 1. */
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+export interface ImportFlags {
+  stack?: string;
+  secretArn?: string;
+  /** Path of the portal's .env (the default source). */
+  envFile?: string;
+  fromStdin: boolean;
+  algorithm?: string;
+  kid?: string;
+  replace: boolean;
+  /** Remove surrounding whitespace, as the portal's plugin does (`--no-trim` turns it off). */
+  trim: boolean;
+  region?: string;
+}
+
+/** Parses the command line; 'help' for -h/--help. */
+export function parseFlags(argv: string[]): ImportFlags | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        stack: { type: 'string' },
+        'secret-arn': { type: 'string' },
+        'env-file': { type: 'string' },
+        dotenv: { type: 'string' },
+        'from-stdin': { type: 'boolean' },
+        algorithm: { type: 'string' },
+        kid: { type: 'string' },
+        replace: { type: 'boolean' },
+        'no-trim': { type: 'boolean' },
+        region: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const text = (name: string): string | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} needs a value.`);
+    return v;
+  };
+  const flags: ImportFlags = {
+    stack: text('stack'),
+    secretArn: text('secret-arn'),
+    envFile: text('env-file') ?? text('dotenv'),
+    fromStdin: values['from-stdin'] === true,
+    algorithm: text('algorithm'),
+    kid: text('kid'),
+    replace: values.replace === true,
+    trim: values['no-trim'] !== true,
+    region: text('region'),
+  };
+  if (!flags.stack && !flags.secretArn) throw new UsageError('Name the target: --stack NAME (or --secret-arn ARN).');
+  if (values['env-file'] !== undefined && values.dotenv !== undefined) throw new UsageError('Give --env-file or --dotenv, not both.');
+  if (flags.stack && flags.secretArn) throw new UsageError('Give --stack or --secret-arn, not both.');
+  if (flags.secretArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/.test(flags.secretArn)) {
+    throw new UsageError(`--secret-arn "${flags.secretArn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME).`);
+  }
+  if (flags.fromStdin && flags.envFile) throw new UsageError('Give --env-file (or --dotenv) or --from-stdin, not both.');
+  if (!flags.fromStdin) flags.envFile ??= '.env';
+  return flags;
+}
+
+/** The portal's secret and how it signs with it, before conversion. */
+export interface PortalSecret {
+  secret: string;
+  algorithm: Algorithm;
+  kid?: string;
+  /** Where the secret came from, for messages (e.g. "PLUGIN_JWT_SECRET in .env"); never the value. */
+  source: string;
+}
+
+function firstSet(env: Record<string, string>, names: string[]): { name: string; value: string } | undefined {
+  for (const name of names) if (env[name] !== undefined && env[name] !== '') return { name, value: env[name] };
+  return undefined;
+}
+
+/**
+ * Reads the secret, algorithm and kid from the portal's .env text (or the raw secret from stdin).
+ * Flags win over the file.
+ */
+export function readPortalSecret(flags: ImportFlags, input: { envText?: string; envFileName?: string; stdinText?: string }): PortalSecret {
+  let raw: string;
+  let source: string;
+  let algorithm: { value: string; from: string } | undefined;
+  let kid: string | undefined;
+  if (flags.fromStdin) {
+    raw = input.stdinText ?? '';
+    source = 'standard input';
+  } else {
+    const file = input.envFileName ?? flags.envFile ?? '.env';
+    // dotenv's own line parsing: unquoted values are trimmed, "double quoted" ones expand \n (PEM keys).
+    const env = parseDotenv(input.envText ?? '');
+    const chosen = firstSet(env, SECRET_NAMES);
+    if (!chosen) {
+      const present = SECRET_NAMES.find((n) => n in env);
+      throw new ImportError(present ? `${present} in ${file} is empty.` : `${file} sets neither ${SECRET_NAMES.join(' nor ')}.`);
+    }
+    raw = chosen.value;
+    source = `${chosen.name} in ${file}`;
+    const alg = firstSet(env, ALGORITHM_NAMES);
+    if (alg) algorithm = { value: alg.value, from: `${alg.name} in ${file}` };
+    kid = firstSet(env, KID_NAMES)?.value;
+  }
+  if (flags.algorithm) algorithm = { value: flags.algorithm, from: '--algorithm' };
+  if (flags.kid) kid = flags.kid;
+
+  // The portal's JWT plugin signs with getConfig('PLUGIN_JWT_SECRET').trim(): those are the bytes to keep.
+  const secret = flags.trim ? raw.trim() : raw;
+  if (secret === '') throw new ImportError(`The secret from ${source} is empty${raw === '' ? '' : ' (only whitespace)'}.`);
+
+  const alg = algorithm?.value ?? DEFAULT_ALGORITHM;
+  if (!isAlgorithm(alg)) {
+    throw new ImportError(`${algorithm?.from ?? 'The algorithm'} is "${alg}", which is not supported: use one of ${ALGORITHMS.join(', ')}.`);
+  }
+  return { secret, algorithm: alg, kid, source };
+}
+
+const PEM = /^-----BEGIN [A-Z0-9 ]+-----/;
+
+/** The portal's secret as a private JWK (kid: the portal's KID, else the RFC 7638 thumbprint). */
+export async function portalJwk(portal: PortalSecret): Promise<PrivateJwk> {
+  const { secret, algorithm, kid, source } = portal;
+  const isPem = PEM.test(secret);
+  if (isPem && isSymmetric(algorithm)) {
+    throw new ImportError(
+      `The secret from ${source} is a PEM key but the algorithm is ${algorithm}: jsonwebtoken signs HS* only with a plain string. ` +
+        'Set PLUGIN_JWT_ALGORITHM (or --algorithm) to the algorithm the portal signs with, such as RS256.',
+    );
+  }
+  if (!isPem && !isSymmetric(algorithm)) {
+    throw new ImportError(`The secret from ${source} is a plain string but the algorithm is ${algorithm}, which needs a PEM private key. Use HS256, HS384 or HS512 for a shared secret.`);
+  }
+  try {
+    return isPem ? await jwkFromPem(secret, algorithm, kid) : await jwkFromSharedSecret(secret, algorithm, kid);
+  } catch (err) {
+    if (!(err instanceof KeySetError)) throw err;
+    const escaped = isPem && !secret.includes('\n') && secret.includes('\\n');
+    throw new ImportError(
+      `The secret from ${source}: ${err.message}` +
+        (escaped ? ' Its line breaks are written as \\n: in a .env file put the PEM in "double quotes" so they become real line breaks.' : ''),
+    );
+  }
+}
+
+/** The HS* key is shorter than RFC 7518 §3.2 asks: a warning, since the portal signed with it anyway. */
+export function shortSecretWarning(portal: PortalSecret, secretArn: string): string | undefined {
+  if (!isSymmetric(portal.algorithm)) return undefined;
+  const bytes = Buffer.byteLength(portal.secret, 'utf8');
+  const want = hmacKeyBytes(portal.algorithm);
+  if (bytes >= want) return undefined;
+  return (
+    `the secret is ${bytes} bytes, shorter than the ${want} bytes ${portal.algorithm} calls for (RFC 7518, section 3.2), ` +
+    'which makes it easier to guess from any one API key. The portal accepted it, so it is imported as it is and the keys it minted keep working. ' +
+    'To move away from it, keep rotation on (-c keyRotationDays=<days>, the default for a secret the stack created) and rotate now ' +
+    `(aws secretsmanager rotate-secret --secret-id ${secretArn}): a generated full-length key then signs every new key, ` +
+    'and this one only verifies until the rotation after that, so hand customers new keys before then.'
+  );
+}
+
+/** Where the stack keeps its signing secret: its SigningSecretArn output. */
+export async function findSecretArn(
+  flags: Pick<ImportFlags, 'stack' | 'secretArn'>,
+  cloudformation: Pick<CloudFormationClient, 'send'>,
+  region?: string,
+): Promise<string> {
+  if (flags.secretArn) return flags.secretArn;
+  const name = flags.stack!;
+  let stacks;
+  try {
+    ({ Stacks: stacks } = await cloudformation.send(new DescribeStacksCommand({ StackName: name })));
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === 'ValidationError' && /does not exist/.test(e.message)) {
+      throw new ImportError(`Stack "${name}" does not exist${region ? ` in ${region}` : ''}: check --stack and --region.`);
+    }
+    throw err;
+  }
+  const stack = stacks?.[0];
+  const arn = stack?.Outputs?.find((o) => o.OutputKey === 'SigningSecretArn')?.OutputValue;
+  if (!arn) {
+    throw new ImportError(
+      `Stack "${name}" has no SigningSecretArn output${stack?.StackStatus ? ` (status ${stack.StackStatus})` : ''}: ` +
+        'deploy this project\'s stack first, or pass --secret-arn.',
+    );
+  }
+  return arn;
+}
+
+/** The keys now in the secret, for the imported key's algorithm; [] for no value or the stack's placeholder. */
+async function currentKeys(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string, algorithm: Algorithm): Promise<PrivateJwk[]> {
+  let value: string | undefined;
+  try {
+    value = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+  } catch (err) {
+    // No value yet (or no secret: PutSecretValue then says so).
+    if ((err as Error).name === 'ResourceNotFoundException') return [];
+    throw err;
+  }
+  if (value === undefined || value.trim() === '') return [];
+  try {
+    // The placeholder the stack creates the secret with ({"keys":[],"placeholder":...}) holds no key.
+    const parsed = JSON.parse(value) as { keys?: unknown };
+    if (Array.isArray(parsed.keys) && parsed.keys.length === 0) return [];
+  } catch {
+    // Not JSON: parseKeySet reads a plain string or PEM as one key, as the stack does.
+  }
+  try {
+    return (await parseKeySet(value, algorithm)).keys;
+  } catch (err) {
+    if (!(err instanceof KeySetError)) throw err;
+    throw new ImportError(`The secret's current value is not a key set this stack reads (${err.message}) Rerun with --replace to overwrite it.`);
+  }
+}
+
+export interface ImportOptions {
+  flags: ImportFlags;
+  /** Text of the portal's .env (unless --from-stdin). */
+  envText?: string;
+  /** The .env's name as the user gave it, for messages. */
+  envFileName?: string;
+  /** What came on standard input (with --from-stdin). */
+  stdinText?: string;
+  /** A client, or a factory given the secret's ARN (so it can use the ARN's region). */
+  secrets: Pick<SecretsManagerClient, 'send'> | ((secretArn: string) => Pick<SecretsManagerClient, 'send'>);
+  cloudformation: Pick<CloudFormationClient, 'send'>;
+  /** Region shown in messages. */
+  region?: string;
+  /** Warnings and notes for a human (stderr); never carries the secret. */
+  log?: (line: string) => void;
+}
+
+export interface ImportResult {
+  secretArn: string;
+  /** Every kid in the secret now, the signing key first. */
+  kids: string[];
+  imported: { kid: string; alg: Algorithm };
+  /** kids kept from before, after the imported key. */
+  kept: string[];
+  /** kids that were in the secret and are gone. */
+  dropped: string[];
+  /** False when the secret already held exactly this set. */
+  written: boolean;
+}
+
+/**
+ * The import: read the portal secret, convert it, merge it ahead of the keys already in the secret
+ * (unless --replace) and write the set. Clients are parameters, so tests run it against local servers.
+ */
+export async function importPortalSecret(options: ImportOptions): Promise<ImportResult> {
+  const { flags, cloudformation, log = () => undefined } = options;
+  // Everything that can be checked locally is checked before any AWS call.
+  const portal = readPortalSecret(flags, options);
+  const jwk = await portalJwk(portal);
+  const secretArn = await findSecretArn(flags, cloudformation, options.region);
+  const secrets = typeof options.secrets === 'function' ? options.secrets(secretArn) : options.secrets;
+
+  const warning = shortSecretWarning(portal, secretArn);
+  if (warning) log(`warning: ${warning}`);
+
+  let keys: PrivateJwk[] = [jwk];
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  let before: PrivateJwk[] = [];
+  if (!flags.replace) {
+    before = await currentKeys(secrets, secretArn, jwk.alg);
+    if (before.length > 0 && before[0].alg !== jwk.alg) {
+      throw new ImportError(
+        `The secret's signing key ("${before[0].kid}") is ${before[0].alg} but the portal key is ${jwk.alg}, and the stack checks one algorithm (jwtAlgorithm). ` +
+          `Redeploy it with -c jwtAlgorithm=${jwk.alg} (or -c envFile=<the portal .env>) and run this again, or pass --replace if it already runs with ${jwk.alg}.`,
+      );
+    }
+    const print = await thumbprint(jwk);
+    for (const key of before) {
+      const sameMaterial = (await thumbprint(key)) === print;
+      if (key.alg !== jwk.alg) {
+        dropped.push(key.kid);
+        log(`note: dropped key "${key.kid}" (${key.alg}): the stack only verifies ${jwk.alg}.`);
+      } else if (sameMaterial) {
+        // Already there (a second run, or the raw secret the stack read before): the imported copy replaces it.
+        if (key.kid !== jwk.kid) dropped.push(key.kid);
+      } else if (key.kid === jwk.kid) {
+        dropped.push(key.kid);
+        log(`warning: the secret held a different key with kid "${key.kid}"; the imported key replaces it, so keys that one signed no longer verify.`);
+      } else {
+        keys.push(key);
+        kept.push(key.kid);
+      }
+    }
+  }
+  keys = keys.filter((k, i) => keys.findIndex((o) => o.kid === k.kid) === i);
+
+  const next = JSON.stringify({ keys });
+  const unchanged = !flags.replace && before.length === keys.length && JSON.stringify({ keys: before }) === next;
+  if (unchanged) {
+    log('note: the secret already holds this key set; nothing written.');
+  } else {
+    try {
+      await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: next }));
+    } catch (err) {
+      if ((err as Error).name === 'ResourceNotFoundException') throw new ImportError(`Secret ${secretArn} does not exist (or is deleted): check the ARN and the region.`);
+      throw err;
+    }
+  }
+  const rotation = await rotationNote(secrets, secretArn);
+  if (rotation) log(rotation);
+  return { secretArn, kids: keys.map((k) => k.kid), imported: { kid: jwk.kid, alg: jwk.alg }, kept, dropped, written: !unchanged };
+}
+
+/**
+ * Rotation puts a generated key first and keeps only the previous signer, so the imported key signs
+ * until the next rotation and verifies until the one after. Best effort: without DescribeSecret
+ * permission there is simply no note.
+ */
+async function rotationNote(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string): Promise<string | undefined> {
+  let out;
+  try {
+    out = await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
+  } catch {
+    return undefined;
+  }
+  if (!out.RotationEnabled) return undefined;
+  const next = out.NextRotationDate ? ` (next: ${out.NextRotationDate.toISOString().slice(0, 10)})` : '';
+  return (
+    `note: rotation is on for this secret${next}. The imported key signs until the next rotation and verifies until the one after; ` +
+    'portal keys that outlive that stop working. Deploy with -c keyRotationDays=0 while they are in use.'
+  );
+}
+
+/** The region in a secret ARN (arn:aws:secretsmanager:REGION:...). */
+function arnRegion(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3] || undefined;
+}
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdinIsTty: boolean;
+  readStdin: () => Promise<string>;
+  readFile: (path: string) => string;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function processIo(): CliIo {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    stdinIsTty: process.stdin.isTTY === true,
+    readStdin: () => readAll(process.stdin),
+    readFile: (p) => readFileSync(p, 'utf8'),
+  };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The command: returns the exit status. Errors are one line on stderr, never a stack trace. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const say = (line: string) => io.stderr(`secret-import: ${oneLine(line)}\n`);
+  let flags: ImportFlags;
+  try {
+    const parsed = parseFlags(argv);
+    if (parsed === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return 0;
+    }
+    flags = parsed;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    say(`error: ${err.message.replace(/([^.])$/, '$1.')} Run with --help for usage.`);
+    return 2;
+  }
+
+  try {
+    let envText: string | undefined;
+    let stdinText: string | undefined;
+    if (flags.fromStdin) {
+      if (io.stdinIsTty) {
+        throw new ImportError('--from-stdin reads a pipe or a file, not the terminal: printf %s "$SECRET" | npm run secret:import -- ... --from-stdin');
+      }
+      stdinText = await io.readStdin();
+    } else {
+      // npm runs scripts from the package root; INIT_CWD is where the user typed the command.
+      const path = resolve(io.env.INIT_CWD ?? io.cwd, flags.envFile!);
+      try {
+        envText = io.readFile(path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'error';
+        throw new ImportError(`Cannot read the env file ${path} (${code}).`);
+      }
+    }
+    const cloudformation = new CloudFormationClient({ region: flags.region });
+    const regionLabel = flags.region ?? (await cloudformation.config.region().catch(() => undefined));
+    const result = await importPortalSecret({
+      flags,
+      envText,
+      envFileName: flags.envFile,
+      stdinText,
+      cloudformation,
+      // A client in the secret's own region (from its ARN), unless --region says otherwise.
+      secrets: (arn) => new SecretsManagerClient({ region: flags.region ?? arnRegion(arn) }),
+      region: regionLabel,
+      log: say,
+    });
+    for (const kid of result.kids) io.stdout(`${kid}\n`);
+    say(
+      `${result.written ? 'wrote' : 'kept'} ${result.kids.length} key(s) in ${result.secretArn}: "${result.imported.kid}" (${result.imported.alg}) signs new keys` +
+        (result.kept.length ? `, ${result.kept.length} earlier key(s) still verify` : '') +
+        '. Running functions pick it up within their key cache time (5 minutes by default).',
+    );
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof ImportError) say(`error: ${e.message}`);
+    else if (/Region is missing/i.test(e.message)) say('error: No AWS region: pass --region or set AWS_REGION.');
+    else say(`error: ${e.name}: ${e.message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
