@@ -65,6 +65,20 @@ describe('MoesifForwarding', () => {
     });
   });
 
+  it('alarms when a failed batch cannot even reach the DLQ, and counts skipped malformed lines', () => {
+    forwarding.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DestinationDeliveryFailures',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^MoesifForwardingFunction') } }],
+      Threshold: 1,
+    });
+    forwarding.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^MoesifForwardingFunctionLogs') },
+      FilterPattern: '{ $.skipped > 0 }',
+      MetricTransformations: [{ MetricNamespace: 'JwtApi/MoesifForwarder', MetricName: 'SkippedLines', MetricValue: '$.skipped' }],
+    });
+  });
+
   it('grants the forwarder only what it needs: read the Moesif secret, send to its DLQ', () => {
     const policies = forwarding.template.findResources('AWS::IAM::Policy') as Record<string, Resource>;
     const [, policy] = Object.entries(policies).find(([id]) => id.startsWith('MoesifForwardingFunctionRole'))!;

@@ -1,7 +1,7 @@
 import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { FilterPattern, type ILogGroup, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, type ILogGroup, MetricFilter, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -29,6 +29,10 @@ export class MoesifForwarding extends Construct {
   public readonly function: ProjectFunction;
   public readonly deadLetterQueue: Queue;
   public readonly deadLetterAlarm: Alarm;
+  /** Fires when Lambda could not even write a failed payload to the DLQ (e.g. a record over the SQS size limit). */
+  public readonly destinationFailureAlarm: Alarm;
+  /** Access-log lines the forwarder could not read, counted from its summary log line. */
+  public readonly skippedLinesMetric: MetricFilter;
 
   constructor(scope: Construct, id: string, props: MoesifForwardingProps) {
     super(scope, id);
@@ -73,6 +77,23 @@ export class MoesifForwarding extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.destinationFailureAlarm = new Alarm(this, 'DestinationFailureAlarm', {
+      alarmDescription: 'Lambda could not deliver a failed Moesif batch to the DLQ: those access-log lines are lost.',
+      metric: this.function.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.skippedLinesMetric = new MetricFilter(this, 'SkippedLines', {
+      logGroup: this.function.logGroup,
+      filterPattern: FilterPattern.numberValue('$.skipped', '>', 0),
+      metricNamespace: 'JwtApi/MoesifForwarder',
+      metricName: 'SkippedLines',
+      metricValue: '$.skipped',
     });
 
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Moesif forwarder DLQ (npm run dlq:redrive -- --queue-url ...)' });

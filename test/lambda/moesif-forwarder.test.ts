@@ -6,6 +6,7 @@ import { accessLogFields, type AccessLogFieldsOptions } from '../../lib/construc
 import { MoesifConfigError, MoesifDeliveryError, MoesifRejectedError } from '../../lambda/core/moesif-client';
 import { toMoesif, type MoesifEvent } from '../../lambda/core/moesif-event';
 import { createHandler, type ForwarderDeps } from '../../lambda/moesif-forwarder';
+import { logSink } from '../../lambda/core/log';
 import { MoesifCollector } from '../support/moesif-collector';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
@@ -36,9 +37,7 @@ beforeEach(() => {
   secretArn = sm.put('moesif-app-id', APP_ID);
   sleeps = [];
   logs = [];
-  for (const level of ['log', 'warn', 'error'] as const) {
-    jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void logs.push(JSON.parse(String(args[0]))));
-  }
+  jest.spyOn(logSink, 'write').mockImplementation((_level, line) => void logs.push(JSON.parse(line)));
 });
 afterEach(() => jest.restoreAllMocks());
 

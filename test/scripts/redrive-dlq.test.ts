@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { logSink } from '../../lambda/core/log';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidRecordError, parseArgs, payloadFromRecord, redrive, UsageError } from '../../scripts/redrive-dlq';
 
@@ -65,7 +66,7 @@ describe('redrive', () => {
   beforeEach(() => {
     sqs.reset();
     lambda.reset();
-    jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(logSink, 'write').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 
