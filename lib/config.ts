@@ -223,9 +223,10 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
   }
 
   const governanceRaw = lookup(sources, 'moesifGovernance', ['MOESIF_GOVERNANCE']);
-  const governance = (governanceRaw.value ?? 'off') as GovernanceMode;
+  // "on" picks the safe default: analytics must not take the API down.
+  const governance = (governanceRaw.value === 'on' || governanceRaw.value === 'true' ? 'fail-open' : governanceRaw.value === 'false' ? 'off' : governanceRaw.value ?? 'off') as GovernanceMode;
   if (!['off', 'fail-open', 'fail-closed'].includes(governance)) {
-    throw new ConfigError(`${governanceRaw.from} is "${governance}": use off, fail-open (allow calls when Moesif is unreachable) or fail-closed.`);
+    throw new ConfigError(`${governanceRaw.from} is "${governance}": use off, on (= fail-open: allow calls when Moesif is unreachable) or fail-closed.`);
   }
   if (governance !== 'off' && mode === 'native') {
     throw new ConfigError(`${governanceRaw.from} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use -c authorizer=lambda.`);

@@ -63,7 +63,7 @@ describe('loadConfig', () => {
     [{ authorizer: 'native', acceptPortalTokens: true }, /portal keys carry no "iss".*Use -c authorizer=lambda/],
     [{ acceptPortalTokens: 'maybe' }, /use true or false/],
     [{ authorizer: 'native', moesifGovernance: 'fail-open' }, /enforced by the Lambda authorizer/],
-    [{ moesifGovernance: 'strict' }, /use off, fail-open .* or fail-closed/],
+    [{ moesifGovernance: 'strict' }, /use off, on \(= fail-open: .*\) or fail-closed/],
     [{ envFile: '/nonexistent/.env' }, /context "envFile" names \/nonexistent\/.env, which cannot be read \(ENOENT\)/],
   ])('rejects %p with a message naming the setting and the fix', (context, expected) => {
     expect(message(context)).toMatch(expected);
@@ -84,6 +84,12 @@ describe('loadConfig', () => {
     const until = new Date(Date.now() + 10 * 86400 * 1000).toISOString().slice(0, 10);
     expect(warning).toContain('any holder of the portal\'s shared secret');
     expect(warning).toContain(until);
+  });
+
+  it('turns governance on as fail-open unless fail-closed is asked for', () => {
+    expect(load({ moesifGovernance: 'on' }).authorizer).toMatchObject({ moesifGovernance: 'fail-open' });
+    expect(load({ moesifGovernance: 'fail-closed' }).authorizer).toMatchObject({ moesifGovernance: 'fail-closed' });
+    expect(load({}).authorizer).toMatchObject({ moesifGovernance: 'off' });
   });
 
   it('turns rotation off by default for an imported secret and keeps it long enough otherwise', () => {
