@@ -11,6 +11,7 @@ import type { Algorithm } from '../../lambda/core/algorithms';
 import { buildKeyRing, generateJwk, parseKeySet, publicJwks, thumbprint, type PrivateJwkSet } from '../../lambda/core/jwk-set';
 import { ImportError, importPortalSecret, main, parseFlags, USAGE, UsageError, type CliIo, type ImportFlags } from '../../scripts/secret-import';
 import { LocalCloudFormation } from '../support/cloudformation-server';
+import { authorizerEvent, issueEvent } from '../support/events';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const ROOT = resolve(__dirname, '../..');
@@ -522,5 +523,46 @@ describe('command line', () => {
       const usage = await cli([]);
       expect(usage.code).toBe(2);
     });
+  });
+});
+
+describe('round trip: import, then the deployed functions', () => {
+  type Handlers = { authorize: typeof import('../../lambda/authorizer').handler; issue: typeof import('../../lambda/issue-key').handler };
+
+  function functionsReading(arn: string, acceptPortalTokens: boolean): Handlers {
+    Object.assign(process.env, {
+      JWT_SECRET_ARN: arn,
+      JWT_ALGORITHM: 'HS256',
+      JWT_ISSUER: 'https://abc.execute-api.us-east-1.amazonaws.com',
+      JWT_AUDIENCE: 'jwt-api',
+      JWT_USER_ID_FIELD: 'sub',
+      JWT_COMPANY_ID_FIELD: 'org_id',
+      JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens),
+      MOESIF_GOVERNANCE: 'off',
+    });
+    let handlers!: Handlers;
+    jest.isolateModules(() => {
+      handlers = { authorize: require('../../lambda/authorizer').handler, issue: require('../../lambda/issue-key').handler };
+    });
+    return handlers;
+  }
+
+  it('the authorizer accepts keys the portal minted, and keys the stack now mints with the imported secret', async () => {
+    const { stack, arn } = deployedStack();
+    await run(['--stack', stack], { envText: `PLUGIN_JWT_ALGORITHM=HS256\nPLUGIN_JWT_SECRET=${SECRET}\nPLUGIN_JWT_USER_ID_FIELD=sub\n` });
+
+    const { authorize, issue } = functionsReading(arn, true);
+    await expect(authorize(authorizerEvent(`Bearer ${portalToken(SECRET, 'HS256')}`))).resolves.toEqual({
+      isAuthorized: true,
+      context: { userId: 'cus_123', companyId: 'cus_123' },
+    });
+    const minted = JSON.parse((await issue(issueEvent({ user_id: 'cus_9', company_id: 'acme' }))).body as string).apikey;
+    expect(jwt.verify(minted, SECRET, { algorithms: ['HS256'] })).toMatchObject({ sub: 'cus_9', org_id: 'acme' });
+    await expect(authorize(authorizerEvent(minted))).resolves.toMatchObject({ isAuthorized: true, context: { userId: 'cus_9', companyId: 'acme' } });
+
+    // With the compatibility off, the portal's keys stop working; the stack's own keep working.
+    const strict = functionsReading(arn, false);
+    await expect(strict.authorize(authorizerEvent(portalToken(SECRET, 'HS256')))).resolves.toEqual({ isAuthorized: false });
+    await expect(strict.authorize(authorizerEvent(minted))).resolves.toMatchObject({ isAuthorized: true });
   });
 });
