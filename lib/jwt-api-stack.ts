@@ -127,7 +127,7 @@ export class JwtApiStack extends Stack {
     // waits for discovery, so API Gateway never sees an issuer without a JWKS.
     for (const route of [backendRoute, this.keyIssuer.route, ...this.discovery.routes]) route.node.addDependency(this.signingKey.ready);
     const cfnAuthorizers = this.api.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer);
-    for (const a of cfnAuthorizers) a.node.addDependency(this.signingKey.ready, ...this.discovery.routes);
+    for (const a of cfnAuthorizers) a.node.addDependency(this.signingKey.ready, this.stage, ...this.discovery.routes);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the API' });
     new CfnOutput(this, 'Issuer', { value: issuer, description: 'iss of minted keys; discovery at <Issuer>/.well-known/openid-configuration' });

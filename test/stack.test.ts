@@ -182,7 +182,8 @@ describe('native mode authorizer', () => {
     const discovery = Object.entries(resources(nativeMode, 'AWS::ApiGatewayV2::Route'))
       .filter(([, r]) => String(r.Properties.RouteKey).includes('.well-known'))
       .map(([id]) => id);
-    expect(authorizer.DependsOn).toEqual(expect.arrayContaining([key, ...discovery]));
+    const [stage] = Object.keys(resources(nativeMode, 'AWS::ApiGatewayV2::Stage'));
+    expect(authorizer.DependsOn).toEqual(expect.arrayContaining([key, stage, ...discovery]));
   });
 
   it('has no authorizer function', () => {
