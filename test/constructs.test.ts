@@ -1,0 +1,123 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AccessLog, accessLogFields } from '../lib/constructs/access-log';
+import { JwtAuthorizer } from '../lib/constructs/jwt-authorizer';
+import { KeyIssuer } from '../lib/constructs/key-issuer';
+import { MoesifApplicationId } from '../lib/constructs/moesif-application-id';
+import { SigningKey } from '../lib/constructs/signing-key';
+
+function stack(): Stack {
+  return new Stack(new App(), 'Test');
+}
+
+const IMPORTED = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-jwt-AbCdEf';
+
+describe('SigningKey', () => {
+  it('creates a retained secret, a key generator run at deploy time, and no rotation by default', () => {
+    const s = stack();
+    const key = new SigningKey(s, 'Key', { algorithm: 'EdDSA' });
+    const t = Template.fromStack(s);
+    t.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    t.hasResourceProperties('Custom::JwtSigningKey', { Algorithm: 'EdDSA' });
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Generates and rotates'),
+      MemorySize: 1024,
+      Environment: { Variables: { JWT_ALGORITHM: 'EdDSA' } },
+    });
+    expect(key.keyFunction).toBeDefined();
+  });
+
+  it('only reads an imported secret: no generator, no write access, nothing to wait for', () => {
+    const s = stack();
+    const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    t.resourceCountIs('AWS::Lambda::Function', 0);
+    expect(key.secret.secretArn).toBe(IMPORTED);
+    expect(key.keyFunction).toBeUndefined();
+  });
+
+  it('rotates an imported secret when asked, granting the rotation function that secret only', () => {
+    const s = stack();
+    new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED, rotationDays: 120 });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('Custom::JwtSigningKey', 0);
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { SecretId: IMPORTED, RotationRules: { ScheduleExpression: 'rate(120 days)' } });
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', Action: 'lambda:InvokeFunction' });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+            Effect: 'Allow',
+            Resource: IMPORTED,
+          },
+        ]),
+      },
+    });
+  });
+});
+
+describe('AccessLog', () => {
+  it('writes JSON lines to a log group with the configured retention', () => {
+    const s = stack();
+    const log = new AccessLog(s, 'Log', { mode: 'lambda', userIdField: 'sub', companyIdField: 'org_id', retention: RetentionDays.ONE_YEAR });
+    Template.fromStack(s).hasResource('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 365 }, DeletionPolicy: 'Retain' });
+    expect(JSON.parse(log.format.toString())).toEqual(log.fields);
+  });
+
+  it('reads the caller from the JWT claims in native mode, configured claim names included', () => {
+    expect(accessLogFields({ mode: 'native', userIdField: 'customer_id', companyIdField: 'tenant' })).toMatchObject({
+      userId: '$context.authorizer.claims.customer_id',
+      companyId: '$context.authorizer.claims.tenant',
+      keyId: '$context.authorizer.claims.jti',
+    });
+  });
+});
+
+describe('JwtAuthorizer', () => {
+  it('in native mode adds no function and binds a JWT authorizer with the issuer and audience', () => {
+    const s = stack();
+    const api = new HttpApi(s, 'Api');
+    const auth = new JwtAuthorizer(s, 'Auth', { mode: 'native', issuer: 'https://issuer.example.com', audience: 'aud-1' });
+    api.addRoutes({ path: '/x', integration: new HttpUrlIntegration('U', 'https://example.com'), authorizer: auth.authorizer });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::Lambda::Function', 0);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['aud-1'] } });
+    expect(auth.function).toBeUndefined();
+  });
+});
+
+describe('KeyIssuer', () => {
+  it('grantMint gives a principal execute-api:Invoke on POST /keys only', () => {
+    const s = stack();
+    const api = new HttpApi(s, 'Api');
+    const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
+    const issuer = new KeyIssuer(s, 'Issuer', { api, signingKey: key, environment: {} });
+    const portal = new Role(s, 'Portal', { assumedBy: new AccountRootPrincipal() });
+    issuer.grantMint(portal);
+    const t = Template.fromStack(s);
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^Portal') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke', Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/POST/keys$')])] }) })] },
+    });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /keys', AuthorizationType: 'AWS_IAM' });
+  });
+});
+
+describe('MoesifApplicationId', () => {
+  it('creates a secret with an empty applicationId to fill in, or uses an existing one', () => {
+    const s = stack();
+    new MoesifApplicationId(s, 'New');
+    const existing = new MoesifApplicationId(s, 'Existing', { existingSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:moesif' });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"applicationId":""}' }) });
+    expect(existing.secret.secretArn).toBe('arn:aws:secretsmanager:us-east-1:123456789012:secret:moesif');
+  });
+});
