@@ -114,7 +114,10 @@ function bool(raw: { value: string | undefined; from: string }, fallback: boolea
   throw new ConfigError(`${raw.from} is "${raw.value}": use true or false.`);
 }
 
-function httpsUrl(raw: { value: string | undefined; from: string }, what: string): string | undefined {
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/** An https URL; plain http only for loopback when `allowLoopback` (a local Moesif stand-in). */
+function httpsUrl(raw: { value: string | undefined; from: string }, what: string, allowLoopback = false): string | undefined {
   if (raw.value === undefined) return undefined;
   let url: URL;
   try {
@@ -122,6 +125,7 @@ function httpsUrl(raw: { value: string | undefined; from: string }, what: string
   } catch {
     throw new ConfigError(`${raw.from} is "${raw.value}": ${what} must be an absolute https:// URL.`);
   }
+  if (url.protocol === 'http:' && allowLoopback && LOOPBACK.test(url.hostname)) return raw.value;
   if (url.protocol !== 'https:') throw new ConfigError(`${raw.from} is "${raw.value}": ${what} must use https://, so tokens and data never cross the network in clear text.`);
   return raw.value;
 }
@@ -277,7 +281,7 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
   }
 
   const moesifBaseRaw = lookup(sources, 'moesifBaseUrl', ['MOESIF_BASE_URL']);
-  const moesifBaseUrl = (httpsUrl(moesifBaseRaw, 'the Moesif base URL') ?? 'https://api.moesif.net').replace(/\/+$/, '');
+  const moesifBaseUrl = (httpsUrl(moesifBaseRaw, 'the Moesif base URL', true) ?? 'https://api.moesif.net').replace(/\/+$/, '');
   const moesif: MoesifConfig = {
     enabled: bool(lookup(sources, 'moesifForwarding', ['MOESIF_FORWARDING']), true),
     applicationIdSecretArn: arn(lookup(sources, 'moesifApplicationIdSecretArn', ['MOESIF_APPLICATION_ID_SECRET_ARN']), 'secretsmanager'),

@@ -86,6 +86,12 @@ describe('loadConfig', () => {
     expect(warning).toContain(until);
   });
 
+  it('takes a Moesif base URL over https, or plain http on loopback only (a local stand-in)', () => {
+    expect(load({ moesifBaseUrl: 'http://127.0.0.1:4010/' }).moesif.baseUrl).toBe('http://127.0.0.1:4010');
+    expect(load({}, { MOESIF_BASE_URL: 'https://api-eu.moesif.example' }).moesif.baseUrl).toBe('https://api-eu.moesif.example');
+    expect(message({ moesifBaseUrl: 'http://moesif.internal' })).toMatch(/the Moesif base URL must use https:\/\//);
+  });
+
   it('turns governance on as fail-open unless fail-closed is asked for', () => {
     expect(load({ moesifGovernance: 'on' }).authorizer).toMatchObject({ moesifGovernance: 'fail-open' });
     expect(load({ moesifGovernance: 'fail-closed' }).authorizer).toMatchObject({ moesifGovernance: 'fail-closed' });
