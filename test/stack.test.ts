@@ -73,6 +73,8 @@ describe.each([
       RotateImmediatelyOnUpdate: false,
       RotationRules: { ScheduleExpression: 'rate(90 days)' },
     });
+    const [schedule] = Object.values(resources(get(), 'AWS::SecretsManager::RotationSchedule'));
+    expect(schedule.DependsOn).toEqual(expect.arrayContaining([logicalIdOf(get(), 'Custom::JwtSigningKey', () => true)]));
   });
 
   it('lets only the key function write the signing secret; readers only read it, by exact ARN', () => {

@@ -97,12 +97,14 @@ export class SigningKey extends Construct {
     }
 
     if (rotationDays > 0) {
-      this.secret.addRotationSchedule('Rotation', {
+      const schedule = this.secret.addRotationSchedule('Rotation', {
         rotationLambda: fn,
         automaticallyAfter: Duration.days(rotationDays),
         // The first key comes from the custom resource; rotating at creation would only churn it.
         rotateImmediatelyOnUpdate: false,
       });
+      // Never a rotation before the first key exists.
+      schedule.node.addDependency(this.ready);
       Validations.of(fn.role!).acknowledge({
         id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason: 'secretsmanager:GetRandomPassword, granted by the rotation schedule, supports no resource-level permissions.',
