@@ -1,11 +1,11 @@
 import { generateJwk } from '../../lambda/core/jwk-set';
 import { authorizerEvent, issueEvent } from '../support/events';
+import { loadFunctions } from '../support/functions';
 import { LocalMoesif } from '../support/moesif-config-server';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
 const moesif = new LocalMoesif('moesif-app-123');
-const ISSUER = 'https://abc123.execute-api.us-east-1.amazonaws.com';
 
 beforeAll(async () => {
   useLocalAws('SECRETS_MANAGER', await sm.start());
@@ -18,23 +18,16 @@ afterAll(async () => {
   await sm.stop();
 });
 
-type Handlers = { authorize: typeof import('../../lambda/authorizer').handler; issue: typeof import('../../lambda/issue-key').handler };
+type Handlers = ReturnType<typeof loadFunctions>;
 
 async function load(governance: string, moesifUrl = moesif.url): Promise<Handlers> {
-  Object.assign(process.env, {
+  return loadFunctions({
     JWT_SECRET_ARN: sm.put(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] })),
     JWT_ALGORITHM: 'ES256',
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: 'jwt-api',
     MOESIF_GOVERNANCE: governance,
     MOESIF_BASE_URL: moesifUrl,
     MOESIF_APPLICATION_ID_SECRET_ARN: sm.put(`moesif-${Math.random()}`, JSON.stringify({ applicationId: 'moesif-app-123' })),
   });
-  let handlers!: Handlers;
-  jest.isolateModules(() => {
-    handlers = { authorize: require('../../lambda/authorizer').handler, issue: require('../../lambda/issue-key').handler };
-  });
-  return handlers;
 }
 
 async function keyFor(issue: Handlers['issue'], companyId: string): Promise<string> {

@@ -2,10 +2,11 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, createLocalJWKSet } from '
 import type { Algorithm } from '../../lambda/core/algorithms';
 import { generateJwk } from '../../lambda/core/jwk-set';
 import { authorizerEvent, getEvent, issueEvent } from '../support/events';
+import { loadFunctions, TEST_ISSUER } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
-const ISSUER = 'https://abc123.execute-api.us-east-1.amazonaws.com';
+const ISSUER = TEST_ISSUER;
 
 beforeAll(async () => useLocalAws('SECRETS_MANAGER', await sm.start()));
 afterAll(() => sm.stop());
@@ -13,36 +14,9 @@ afterEach(() => {
   sm.failWith = undefined;
 });
 
-interface Loaded {
-  arn: string;
-  authorize: typeof import('../../lambda/authorizer').handler;
-  issue: typeof import('../../lambda/issue-key').handler;
-  discovery: typeof import('../../lambda/discovery').handler;
-}
-
-async function load(alg: Algorithm, env: Record<string, string> = {}, secret?: string): Promise<Loaded> {
+async function load(alg: Algorithm, env: Record<string, string> = {}, secret?: string) {
   const arn = sm.put(`s-${Math.random()}`, secret ?? JSON.stringify({ keys: [await generateJwk(alg)] }));
-  for (const k of ['KEY_MINTER_ROLE_ARNS', 'JWT_ACCEPT_PORTAL_TOKENS']) delete process.env[k];
-  Object.assign(process.env, {
-    JWT_SECRET_ARN: arn,
-    JWT_ALGORITHM: alg,
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: 'jwt-api',
-    JWT_USER_ID_FIELD: 'customer_id',
-    JWT_COMPANY_ID_FIELD: 'org_id',
-    JWT_EXPIRES_IN: '30d',
-    ...env,
-  });
-  let loaded!: Loaded;
-  jest.isolateModules(() => {
-    loaded = {
-      arn,
-      authorize: require('../../lambda/authorizer').handler,
-      issue: require('../../lambda/issue-key').handler,
-      discovery: require('../../lambda/discovery').handler,
-    };
-  });
-  return loaded;
+  return { arn, ...loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: alg, JWT_USER_ID_FIELD: 'customer_id', JWT_EXPIRES_IN: '30d', ...env }) };
 }
 
 function body(res: { body?: string }): any {

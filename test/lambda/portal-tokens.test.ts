@@ -2,33 +2,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
 import { jwkFromSharedSecret } from '../../lambda/core/jwk-set';
 import { authorizerEvent } from '../support/events';
+import { loadFunctions } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
-const ISSUER = 'https://abc123.execute-api.us-east-1.amazonaws.com';
 const SHARED = 'portal-shared-secret-with-enough-bytes-1234';
 const { privateKey: PEM } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
 beforeAll(async () => useLocalAws('SECRETS_MANAGER', await sm.start()));
 afterAll(() => sm.stop());
 
-type Authorize = typeof import('../../lambda/authorizer').handler;
-
-function authorizerFor(alg: 'HS256' | 'RS256', secretValue: string, acceptPortalTokens: boolean): Authorize {
-  Object.assign(process.env, {
-    JWT_SECRET_ARN: sm.put(`portal-${Math.random()}`, secretValue),
-    JWT_ALGORITHM: alg,
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: 'jwt-api',
-    JWT_USER_ID_FIELD: 'sub',
-    JWT_COMPANY_ID_FIELD: 'org_id',
-    JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens),
-  });
-  let handler!: Authorize;
-  jest.isolateModules(() => {
-    handler = require('../../lambda/authorizer').handler;
-  });
-  return handler;
+function authorizerFor(alg: 'HS256' | 'RS256', secretValue: string, acceptPortalTokens: boolean) {
+  const arn = sm.put(`portal-${Math.random()}`, secretValue);
+  return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: alg, JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) }).authorize;
 }
 
 /** Exactly what the portal's JWT plugin does in createApiKey (jsonwebtoken, payload, options). */

@@ -12,6 +12,7 @@ import { buildKeyRing, generateJwk, parseKeySet, publicJwks, thumbprint, type Pr
 import { ImportError, importPortalSecret, main, parseFlags, USAGE, UsageError, type CliIo, type ImportFlags } from '../../scripts/secret-import';
 import { LocalCloudFormation } from '../support/cloudformation-server';
 import { authorizerEvent, issueEvent } from '../support/events';
+import { loadFunctions } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const ROOT = resolve(__dirname, '../..');
@@ -527,24 +528,8 @@ describe('command line', () => {
 });
 
 describe('round trip: import, then the deployed functions', () => {
-  type Handlers = { authorize: typeof import('../../lambda/authorizer').handler; issue: typeof import('../../lambda/issue-key').handler };
-
-  function functionsReading(arn: string, acceptPortalTokens: boolean): Handlers {
-    Object.assign(process.env, {
-      JWT_SECRET_ARN: arn,
-      JWT_ALGORITHM: 'HS256',
-      JWT_ISSUER: 'https://abc.execute-api.us-east-1.amazonaws.com',
-      JWT_AUDIENCE: 'jwt-api',
-      JWT_USER_ID_FIELD: 'sub',
-      JWT_COMPANY_ID_FIELD: 'org_id',
-      JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens),
-      MOESIF_GOVERNANCE: 'off',
-    });
-    let handlers!: Handlers;
-    jest.isolateModules(() => {
-      handlers = { authorize: require('../../lambda/authorizer').handler, issue: require('../../lambda/issue-key').handler };
-    });
-    return handlers;
+  function functionsReading(arn: string, acceptPortalTokens: boolean) {
+    return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: 'HS256', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) });
   }
 
   it('the authorizer accepts keys the portal minted, and keys the stack now mints with the imported secret', async () => {
