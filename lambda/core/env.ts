@@ -1,5 +1,6 @@
-import { isAlgorithm, type Algorithm } from './algorithms';
+import { isAlgorithm } from './algorithms';
 import { parseDurationSeconds } from './duration';
+import type { VerifyOptions } from './verify';
 
 /** Thrown when the stack set a variable wrong: names the variable, so the log says what to fix. */
 export class EnvError extends Error {
@@ -24,16 +25,9 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
 }
 
 /** The JWT settings shared by the authorizer, the key issuer and discovery. */
-export interface JwtEnv {
+export interface JwtEnv extends Required<Omit<VerifyOptions, 'currentDate'>> {
   secretArn: string;
-  algorithm: Algorithm;
-  issuer: string;
-  audience: string;
-  userIdField: string;
-  companyIdField: string;
-  clockToleranceSeconds: number;
   maxLifetimeSeconds: number;
-  acceptPortalTokens: boolean;
   keyCacheTtlMs: number;
 }
 
