@@ -58,6 +58,8 @@ export interface AppConfig {
   /** IAM roles allowed to call POST /keys (the portal backend). */
   minterRoleArns: string[];
   logRetentionDays: number;
+  /** The $default stage's default route throttling. */
+  throttle: { rateLimit: number; burstLimit: number };
   moesif: MoesifConfig;
   /** Things that synthesize but deserve a look; the stack prints them as CDK warnings. */
   warnings: string[];
@@ -72,6 +74,7 @@ export interface ConfigSources {
 const DAY = 86_400;
 const LONG_NATIVE_LIFETIME = 7 * DAY;
 const MAX_ROTATION_DAYS = 1000;
+const MAX_LIVE_KEYS = 10;
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const REGISTERED_CLAIMS = ['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'];
@@ -130,10 +133,17 @@ function httpsUrl(raw: { value: string | undefined; from: string }, what: string
   return raw.value;
 }
 
-function arn(raw: { value: string | undefined; from: string }, service: string): string | undefined {
+/**
+ * A secret's complete ARN, with the six characters Secrets Manager appends to the name: from a name
+ * alone the IAM grants cannot tell "my-secret-AbCdEf" (complete) from "my-secret" (partial).
+ */
+function secretArn(raw: { value: string | undefined; from: string }): string | undefined {
   if (raw.value === undefined) return undefined;
-  if (!new RegExp(`^arn:aws[a-z-]*:${service}:`).test(raw.value)) {
-    throw new ConfigError(`${raw.from} is "${raw.value}": it must be an ARN (arn:aws:${service}:...).`);
+  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(raw.value)) {
+    throw new ConfigError(
+      `${raw.from} is "${raw.value}": give the secret's complete ARN, ending in the 6 characters Secrets Manager adds to the name ` +
+        '(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager describe-secret` shows it).',
+    );
   }
   return raw.value;
 }
@@ -238,20 +248,18 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
 
   const cacheTtlSeconds = integer(lookup(sources, 'authorizerCacheTtlSeconds', ['AUTHORIZER_CACHE_TTL_SECONDS']), 300, 0, 3600, 'API Gateway caches authorizer results for at most 3600 seconds.');
 
-  const signingSecretArn = arn(lookup(sources, 'signingSecretArn', ['JWT_SECRET_ARN']), 'secretsmanager');
-  // Rotation must outlast the longest key, because it keeps only the previous signer for overlap.
-  const minRotationDays = Math.ceil(expiresInSeconds / DAY) + 1;
+  const signingSecretArn = secretArn(lookup(sources, 'signingSecretArn', ['JWT_SECRET_ARN']));
+  // A rotation retires the signer and keeps it while its tokens can be valid: rotating much more
+  // often than keys live would pile retired keys up in the secret (64 KB at most).
+  const minRotationDays = Math.max(1, Math.ceil(expiresInSeconds / DAY / MAX_LIVE_KEYS));
   const rotationRaw = lookup(sources, 'keyRotationDays', ['KEY_ROTATION_DAYS']);
   const defaultRotation = signingSecretArn ? 0 : Math.max(90, minRotationDays);
   const keyRotationDays = integer(rotationRaw, defaultRotation, 0, MAX_ROTATION_DAYS, 'Use 0 to turn rotation off.');
   if (keyRotationDays > 0 && keyRotationDays < minRotationDays) {
     throw new ConfigError(
-      `${rotationRaw.from} is ${keyRotationDays} but keys live up to ${expiresInSeconds} s: a rotation keeps only the previous key, so keys would stop verifying early. ` +
-        `Use at least ${minRotationDays} days, or shorten JWT_EXPIRES_IN.`,
+      `${rotationRaw.from} is ${keyRotationDays} but keys live up to ${expiresInSeconds} s and a rotation keeps each retired key that long, ` +
+        `so the secret would hold more than ${MAX_LIVE_KEYS} keys. Use at least ${minRotationDays} days, or shorten JWT_EXPIRES_IN.`,
     );
-  }
-  if (keyRotationDays > 0 && mode === 'lambda' && acceptPortalTokens && signingSecretArn) {
-    warnings.push('keyRotationDays is set with acceptPortalTokens: after two rotations the portal\'s shared secret no longer verifies its old keys.');
   }
 
   for (const name of SECRET_VARIABLES) {
@@ -273,6 +281,11 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
       throw new ConfigError(`minterRoleArns has "${roleArn}": list IAM role ARNs (arn:aws:iam::123456789012:role/portal-backend), comma separated.`);
     }
   }
+  // HTTP APIs have no resource policy, so IAM authorization only admits principals of the API's own account.
+  const minterAccounts = new Set(minterRoleArns.map((a) => a.split(':')[4]));
+  if (minterAccounts.size > 1) {
+    throw new ConfigError(`minterRoleArns names roles in several accounts (${[...minterAccounts].join(', ')}): POST /keys uses IAM authorization, which admits only roles of the account the API runs in.`);
+  }
 
   const retentionRaw = lookup(sources, 'logRetentionDays', ['LOG_RETENTION_DAYS']);
   const logRetentionDays = integer(retentionRaw, 30, 1, 3653, '');
@@ -280,11 +293,16 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
     throw new ConfigError(`${retentionRaw.from} is ${logRetentionDays}: CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(', ')}.`);
   }
 
+  const throttle = {
+    rateLimit: integer(lookup(sources, 'throttleRateLimit', ['THROTTLE_RATE_LIMIT']), 1000, 1, 100_000, 'Requests per second across the stage.'),
+    burstLimit: integer(lookup(sources, 'throttleBurstLimit', ['THROTTLE_BURST_LIMIT']), 2000, 1, 100_000, 'Concurrent requests the stage absorbs in a burst.'),
+  };
+
   const moesifBaseRaw = lookup(sources, 'moesifBaseUrl', ['MOESIF_BASE_URL']);
   const moesifBaseUrl = (httpsUrl(moesifBaseRaw, 'the Moesif base URL', true) ?? 'https://api.moesif.net').replace(/\/+$/, '');
   const moesif: MoesifConfig = {
     enabled: bool(lookup(sources, 'moesifForwarding', ['MOESIF_FORWARDING']), true),
-    applicationIdSecretArn: arn(lookup(sources, 'moesifApplicationIdSecretArn', ['MOESIF_APPLICATION_ID_SECRET_ARN']), 'secretsmanager'),
+    applicationIdSecretArn: secretArn(lookup(sources, 'moesifApplicationIdSecretArn', ['MOESIF_APPLICATION_ID_SECRET_ARN'])),
     baseUrl: moesifBaseUrl,
   };
 
@@ -299,6 +317,7 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
     backendUrl: httpsUrl(lookup(sources, 'backendUrl', ['BACKEND_URL']), 'the backend URL'),
     minterRoleArns,
     logRetentionDays,
+    throttle,
     moesif,
     warnings,
   };

@@ -1,5 +1,5 @@
 import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { CfnAuthorizer, HttpApi, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type HttpRouteIntegration } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnAuthorizer, HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type HttpRouteIntegration } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -41,6 +41,7 @@ export class JwtApiStack extends Stack {
       algorithm: config.jwt.algorithm,
       existingSecretArn: config.signingSecretArn,
       rotationDays: config.keyRotationDays,
+      maxLifetimeSeconds: config.jwt.expiresInSeconds,
       logRetention,
     });
 
@@ -56,6 +57,8 @@ export class JwtApiStack extends Stack {
       stageName: '$default',
       autoDeploy: true,
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLog.logGroup), format: this.accessLog.format },
+      // Caps what floods of junk tokens and the public discovery routes can cost (each may invoke a Lambda).
+      throttle: { rateLimit: config.throttle.rateLimit, burstLimit: config.throttle.burstLimit },
     });
 
     // No trailing slash: API Gateway compares `iss` with this exact string.
@@ -116,16 +119,13 @@ export class JwtApiStack extends Stack {
       });
     }
 
-    const backendRoute = new HttpRoute(this, 'BackendRoute', {
-      httpApi: this.api,
-      routeKey: HttpRouteKey.DEFAULT,
-      integration: this.backend(config, logRetention),
-      authorizer: this.jwtAuthorizer.authorizer,
-    });
+    const backendRoutes = this.backendRoutes(config, logRetention);
 
     // Nothing that serves or checks a token goes live before the key exists; the authorizer itself
     // waits for discovery, so API Gateway never sees an issuer without a JWKS.
-    for (const route of [backendRoute, this.keyIssuer.route, ...this.discovery.routes]) route.node.addDependency(this.signingKey.ready);
+    for (const route of backendRoutes.concat(this.keyIssuer.route, this.discovery.routes)) route.node.addDependency(this.signingKey.ready);
+    // A function configured for a new algorithm goes live only once a key of that algorithm exists.
+    for (const fn of [this.keyIssuer.function, this.discovery.function, this.jwtAuthorizer.function]) fn?.node.addDependency(this.signingKey.ready);
     const cfnAuthorizers = this.api.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer);
     for (const a of cfnAuthorizers) a.node.addDependency(this.signingKey.ready, this.stage, ...this.discovery.routes);
 
@@ -134,19 +134,34 @@ export class JwtApiStack extends Stack {
     new CfnOutput(this, 'SigningSecretArn', { value: this.signingKey.secret.secretArn, description: 'Secrets Manager secret holding the signing JWK Set' });
     new CfnOutput(this, 'MintPolicyArn', { value: this.keyIssuer.mintPolicy.managedPolicyArn, description: 'Attach to the portal backend role to allow POST /keys' });
     new CfnOutput(this, 'AccessLogGroup', { value: this.accessLog.logGroup.logGroupName });
+    if (this.moesifForwarding) {
+      new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.moesifForwarding.deadLetterQueue.queueUrl, description: 'Moesif forwarder DLQ (npm run dlq:redrive -- --queue-url ...)' });
+      new CfnOutput(this, 'ForwarderFunctionName', { value: this.moesifForwarding.function.functionName, description: 'Moesif forwarder (npm run dlq:redrive -- --function ...)' });
+    }
     if (this.moesifApplicationId) {
       new CfnOutput(this, 'MoesifApplicationIdSecretArn', { value: this.moesifApplicationId.secret.secretArn, description: 'Put {"applicationId":"<your Moesif Application Id>"} here' });
     }
   }
 
-  private backend(config: AppConfig, logRetention: RetentionDays): HttpRouteIntegration {
-    if (config.backendUrl) return new HttpUrlIntegration('Backend', config.backendUrl.replace(/\/+$/, '') + '/{proxy}');
+  /** The protected routes to the backend: the configured URL, or the echo function. */
+  private backendRoutes(config: AppConfig, logRetention: RetentionDays): HttpRoute[] {
+    const route = (id: string, routeKey: HttpRouteKey, integration: HttpRouteIntegration) =>
+      new HttpRoute(this, id, { httpApi: this.api, routeKey, integration, authorizer: this.jwtAuthorizer.authorizer });
+    if (config.backendUrl) {
+      const base = config.backendUrl.replace(/\/+$/, '');
+      // An HTTP proxy integration does not append the request path: the greedy route carries it as
+      // {proxy}, and $default (here only the root path) goes to the base URL.
+      return [
+        route('BackendProxyRoute', HttpRouteKey.with('/{proxy+}', HttpMethod.ANY), new HttpUrlIntegration('BackendProxy', `${base}/{proxy}`)),
+        route('BackendRoute', HttpRouteKey.DEFAULT, new HttpUrlIntegration('Backend', base)),
+      ];
+    }
     const echo = new ProjectFunction(this, 'EchoBackend', {
       entry: 'echo.ts',
       description: 'Demo backend: answers with the caller identity the authorizer saw',
       environment: { JWT_USER_ID_FIELD: config.jwt.userIdField, JWT_COMPANY_ID_FIELD: config.jwt.companyIdField },
       logRetention,
     });
-    return new HttpLambdaIntegration('EchoBackend', echo);
+    return [route('BackendRoute', HttpRouteKey.DEFAULT, new HttpLambdaIntegration('EchoBackend', echo))];
   }
 }

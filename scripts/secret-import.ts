@@ -16,6 +16,7 @@ import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, Se
 import { parse as parseDotenv } from 'dotenv';
 import { ALGORITHMS, hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/core/algorithms';
 import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, thumbprint, type PrivateJwk } from '../lambda/core/jwk-set';
+import { retireKeys } from '../lambda/core/rotation';
 
 export const USAGE = `Usage: npm run secret:import -- --stack NAME [options]
        node --import tsx scripts/secret-import.ts --stack NAME [options]
@@ -362,7 +363,8 @@ export async function importPortalSecret(options: ImportOptions): Promise<Import
         dropped.push(key.kid);
         log(`warning: the secret held a different key with kid "${key.kid}"; the imported key replaces it, so keys that one signed no longer verify.`);
       } else {
-        keys.push(key);
+        // It stops signing now; rotation keeps it while tokens it signed can still be valid.
+        keys.push(...retireKeys([key], Math.floor(Date.now() / 1000)));
         kept.push(key.kid);
       }
     }
@@ -387,9 +389,8 @@ export async function importPortalSecret(options: ImportOptions): Promise<Import
 }
 
 /**
- * Rotation puts a generated key first and keeps only the previous signer, so the imported key signs
- * until the next rotation and verifies until the one after. Best effort: without DescribeSecret
- * permission there is simply no note.
+ * Rotation puts a generated key first and retires the others, keeping each while tokens it signed can
+ * be valid (JWT_EXPIRES_IN). Best effort: without DescribeSecret permission there is simply no note.
  */
 async function rotationNote(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string): Promise<string | undefined> {
   let out;
@@ -401,8 +402,8 @@ async function rotationNote(secrets: Pick<SecretsManagerClient, 'send'>, secretA
   if (!out.RotationEnabled) return undefined;
   const next = out.NextRotationDate ? ` (next: ${out.NextRotationDate.toISOString().slice(0, 10)})` : '';
   return (
-    `note: rotation is on for this secret${next}. The imported key signs until the next rotation and verifies until the one after; ` +
-    'portal keys that outlive that stop working. Deploy with -c keyRotationDays=0 while they are in use.'
+    `note: rotation is on for this secret${next}. The imported key signs until the next rotation, then verifies for JWT_EXPIRES_IN more; ` +
+    'portal keys that outlive that (minted with a longer PLUGIN_JWT_EXPIRES_IN) stop working. Deploy with -c keyRotationDays=0 while they are in use.'
   );
 }
 

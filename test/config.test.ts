@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       jwt: { algorithm: 'RS256', userIdField: 'sub', companyIdField: 'org_id', expiresInSeconds: 30 * 86400, audience: 'jwt-api', clockToleranceSeconds: 30 },
       keyRotationDays: 90,
       minterRoleArns: [],
+      throttle: { rateLimit: 1000, burstLimit: 2000 },
       moesif: { enabled: true, baseUrl: 'https://api.moesif.net' },
       warnings: [],
     });
@@ -56,9 +57,13 @@ describe('loadConfig', () => {
     [{ authorizerCacheTtlSeconds: 7200 }, /"authorizerCacheTtlSeconds" is "7200": it must be a whole number from 0 to 3600/],
     [{ backendUrl: 'http://backend.internal' }, /backend URL must use https:\/\//],
     [{ backendUrl: 'not a url' }, /must be an absolute https:\/\/ URL/],
-    [{ signingSecretArn: 'my-secret' }, /must be an ARN \(arn:aws:secretsmanager:/],
-    [{ keyRotationDays: 10 }, /keys live up to 2592000 s.*Use at least 31 days, or shorten JWT_EXPIRES_IN/],
+    [{ signingSecretArn: 'my-secret' }, /give the secret's complete ARN, ending in the 6 characters/],
+    [{ signingSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal' }, /"signingSecretArn" is ".*:secret:portal": give the secret's complete ARN/],
+    [{ moesifApplicationIdSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:moesif' }, /"moesifApplicationIdSecretArn" .* complete ARN/],
+    [{ minterRoleArns: 'arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b' }, /roles in several accounts/],
+    [{ keyRotationDays: 2 }, /keys live up to 2592000 s and a rotation keeps each retired key that long.*Use at least 3 days, or shorten JWT_EXPIRES_IN/],
     [{ logRetentionDays: 10 }, /CloudWatch Logs accepts 1, 3, 5, 7, 14, 30/],
+    [{ throttleRateLimit: 0 }, /"throttleRateLimit" is "0": it must be a whole number from 1 to 100000/],
     [{ minterRoleArns: 'portal' }, /list IAM role ARNs/],
     [{ authorizer: 'native', acceptPortalTokens: true }, /portal keys carry no "iss".*Use -c authorizer=lambda/],
     [{ acceptPortalTokens: 'maybe' }, /use true or false/],
@@ -98,9 +103,10 @@ describe('loadConfig', () => {
     expect(load({}).authorizer).toMatchObject({ moesifGovernance: 'off' });
   });
 
-  it('turns rotation off by default for an imported secret and keeps it long enough otherwise', () => {
+  it('turns rotation off by default for an imported secret and bounds how many keys rotation keeps', () => {
     expect(load({ signingSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:portal-AbCdEf' }).keyRotationDays).toBe(0);
-    expect(load({ jwtExpiresIn: '365d' }).keyRotationDays).toBe(366);
+    expect(load({ jwtExpiresIn: '365d' }).keyRotationDays).toBe(90);
+    expect(load({ jwtExpiresIn: '1500d' }).keyRotationDays).toBe(150);
   });
 
   describe('a .env file from the portal (-c envFile=PATH)', () => {

@@ -108,6 +108,14 @@ describe('KeyIssuer', () => {
     });
     t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /keys', AuthorizationType: 'AWS_IAM' });
   });
+
+  it('refuses a minter role from another account than the stack\'s', () => {
+    const s = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
+    expect(() => new KeyIssuer(s, 'Issuer', { api: new HttpApi(s, 'Api'), signingKey: key, environment: {}, minterRoleArns: ['arn:aws:iam::222222222222:role/portal'] })).toThrow(
+      /Minter role arn:aws:iam::222222222222:role\/portal is not in account 111111111111/,
+    );
+  });
 });
 
 describe('MoesifApplicationId', () => {

@@ -35,7 +35,7 @@ describe.each([
 
   it('deploys a $default stage with JSON access logs carrying the caller identity', () => {
     const [stage] = Object.values(resources(get(), 'AWS::ApiGatewayV2::Stage'));
-    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true });
+    expect(stage.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 } });
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     const identity = mode === 'native'
       ? { userId: '$context.authorizer.claims.sub', companyId: '$context.authorizer.claims.org_id', keyId: '$context.authorizer.claims.jti' }
@@ -109,6 +109,19 @@ describe.each([
         ],
       },
     });
+  });
+
+  it('starts the functions that read the key only after the key exists', () => {
+    const key = logicalIdOf(get(), 'Custom::JwtSigningKey', () => true);
+    const fns = Object.values(resources(get(), 'AWS::Lambda::Function')).filter((f) => /Mints|Serves|Verifies/.test(f.Properties.Description ?? ''));
+    expect(fns).toHaveLength(mode === 'lambda' ? 3 : 2);
+    for (const fn of fns) expect(fn.DependsOn).toEqual(expect.arrayContaining([key]));
+  });
+
+  it('names its outputs plainly, for scripts and the README', () => {
+    expect(Object.keys(get().template.toJSON().Outputs).sort()).toEqual(
+      ['AccessLogGroup', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'SigningSecretArn'],
+    );
   });
 
   it('runs every function on Node.js 22, ARM64, with JSON logs in a retained log group', () => {
@@ -201,7 +214,17 @@ describe('configuration in the stack', () => {
 
   it('proxies to a configured backend URL instead of the echo function', () => {
     const s = synth({ backendUrl: 'https://backend.example.com/v1/' });
-    s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'HTTP_PROXY', IntegrationUri: 'https://backend.example.com/v1/{proxy}' });
+    const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration', { Properties: { IntegrationType: 'HTTP_PROXY' } });
+    const byId = Object.fromEntries(Object.entries(integrations).map(([id, r]) => [id, (r as Resource).Properties.IntegrationUri]));
+    const routes = Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')) as Resource[];
+    const target = (key: string) => {
+      const route = routes.find((r) => r.Properties.RouteKey === key)!;
+      expect(route.Properties.AuthorizationType).toBe('CUSTOM');
+      return byId[route.Properties.Target['Fn::Join'][1][1].Ref];
+    };
+    // The path travels through the greedy route's {proxy}; the root path through $default.
+    expect(target('ANY /{proxy+}')).toBe('https://backend.example.com/v1/{proxy}');
+    expect(target('$default')).toBe('https://backend.example.com/v1');
     s.template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Demo backend') }, 0);
     expect(() => s.app.synth()).not.toThrow();
   });

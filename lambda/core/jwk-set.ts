@@ -3,12 +3,19 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from './algorithms';
 
 /**
- * The signing secret's value: a private JWK Set. Every key has `kid` and `alg`;
- * the first key signs, every key of the pinned algorithm verifies (rotation prepends).
+ * The signing secret's value: a private JWK Set. Every key has `kid` and `alg`; the first active key
+ * of the pinned algorithm signs, every key of that algorithm verifies (rotation prepends).
  */
 export interface PrivateJwk extends JWK {
   kid: string;
   alg: Algorithm;
+  /**
+   * Epoch seconds from which the key may sign. Until then it is only published (JWKS) and verifies,
+   * so every cache of the JWKS has seen it before a token names it. Absent: active at once.
+   */
+  activates_at?: number;
+  /** Epoch seconds at which the key stopped (or will stop) signing; it verifies until its tokens expired. */
+  retired_at?: number;
 }
 export interface PrivateJwkSet {
   keys: PrivateJwk[];
@@ -18,13 +25,15 @@ export interface PrivateJwkSet {
 export interface RingKey {
   kid: string;
   alg: Algorithm;
+  activatesAt?: number;
+  retiredAt?: number;
   /** Private (asymmetric) or secret (HMAC) key: signs. */
   signingKey: KeyObject;
   /** Public (asymmetric) or secret (HMAC) key: verifies. */
   verifyKey: KeyObject;
 }
 export interface KeyRing {
-  /** The first key of the set. */
+  /** The key that signs now: the first active key of the pinned algorithm. */
   signer: RingKey;
   keys: RingKey[];
   byKid: Map<string, RingKey>;
@@ -129,21 +138,29 @@ export async function parseKeySet(secretString: string, algorithm: Algorithm): P
 }
 
 function toRingKey(jwk: PrivateJwk): RingKey {
+  const times = { activatesAt: jwk.activates_at, retiredAt: jwk.retired_at };
   if (jwk.kty === 'oct') {
     const secret = createSecretKey(Buffer.from(jwk.k ?? '', 'base64url'));
-    return { kid: jwk.kid, alg: jwk.alg, signingKey: secret, verifyKey: secret };
+    return { kid: jwk.kid, alg: jwk.alg, ...times, signingKey: secret, verifyKey: secret };
   }
   const signingKey = createPrivateKey({ key: jwk as never, format: 'jwk' });
-  return { kid: jwk.kid, alg: jwk.alg, signingKey, verifyKey: createPublicKey(signingKey) };
+  return { kid: jwk.kid, alg: jwk.alg, ...times, signingKey, verifyKey: createPublicKey(signingKey) };
 }
 
-/** Builds KeyObjects once. The first key signs and must use the pinned algorithm. */
-export function buildKeyRing(set: PrivateJwkSet, algorithm: Algorithm): KeyRing {
+/**
+ * Builds KeyObjects once. The signer is the first key of the pinned algorithm that is active at
+ * `nowSeconds`; failing that, the first one already activated (a retired key still verifies, so
+ * signing with it beats refusing to mint). Keys of another algorithm are kept but never used, so
+ * functions on either side of an algorithm change keep working during the deploy.
+ */
+export function buildKeyRing(set: PrivateJwkSet, algorithm: Algorithm, nowSeconds = Math.floor(Date.now() / 1000)): KeyRing {
   const keys = set.keys.map(toRingKey);
-  if (keys[0].alg !== algorithm) {
-    throw new KeySetError(`The first key ("${keys[0].kid}") is ${keys[0].alg} but JWT_ALGORITHM is ${algorithm}.`);
+  const activated = keys.filter((k) => k.alg === algorithm && (k.activatesAt ?? 0) <= nowSeconds);
+  const signer = activated.find((k) => (k.retiredAt ?? Infinity) > nowSeconds) ?? activated[0];
+  if (!signer) {
+    throw new KeySetError(`The key set has no active ${algorithm} key (its keys: ${keys.map((k) => `${k.kid} ${k.alg}`).join(', ')}); JWT_ALGORITHM is ${algorithm}.`);
   }
-  return { signer: keys[0], keys, byKid: new Map(keys.map((k) => [k.kid, k])) };
+  return { signer, keys, byKid: new Map(keys.map((k) => [k.kid, k])) };
 }
 
 /** The public JWK Set published at /.well-known/jwks.json: asymmetric keys only, no private members. */

@@ -23,6 +23,8 @@ export interface KeySourceOptions {
   ttlMs?: number;
   /** Least time between two refreshes forced by an unknown `kid` (bounds the cost of junk tokens). @default 10000 */
   minForcedRefreshMs?: number;
+  /** After a failed refresh, the stale set is served this long before Secrets Manager is tried again. @default 30000 */
+  retryAfterFailureMs?: number;
   now?: () => number;
 }
 
@@ -37,7 +39,7 @@ export interface KeySource {
 
 /** A module-scope cache of the signing secret, shared by every invocation of a warm Lambda. */
 export function createKeySource(options: KeySourceOptions): KeySource {
-  const { secretArn, algorithm, client, ttlMs = 300_000, minForcedRefreshMs = 10_000, now = Date.now } = options;
+  const { secretArn, algorithm, client, ttlMs = 300_000, minForcedRefreshMs = 10_000, retryAfterFailureMs = 30_000, now = Date.now } = options;
   let cached: (LoadedKeys & { at: number }) | undefined;
   let inflight: Promise<LoadedKeys> | undefined;
   let lastForced = -Infinity;
@@ -75,7 +77,11 @@ export function createKeySource(options: KeySourceOptions): KeySource {
       try {
         return await load();
       } catch (err) {
-        if (cached && err instanceof KeySourceUnavailableError) return cached;
+        if (cached && err instanceof KeySourceUnavailableError) {
+          // Serve the stale set, and spare the next requests the same wait for a while.
+          cached.at = now() - ttlMs + retryAfterFailureMs;
+          return cached;
+        }
         throw err;
       }
     },

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -57,7 +57,14 @@ export class KeyIssuer extends Construct {
         }),
       ],
     });
-    minters.forEach((arn, i) => this.mintPolicy.attachToRole(Role.fromRoleArn(this, `Minter${i}`, arn)));
+    const account = Stack.of(this).account;
+    minters.forEach((arn, i) => {
+      // IAM authorization admits only principals of the API's own account (HTTP APIs have no resource policy).
+      if (!Token.isUnresolved(account) && arn.split(':')[4] !== account) {
+        throw new Error(`Minter role ${arn} is not in account ${account}: POST /keys uses IAM authorization, which admits only roles of the API's account.`);
+      }
+      this.mintPolicy.attachToRole(Role.fromRoleArn(this, `Minter${i}`, arn));
+    });
   }
 
   /** Lets a principal mint keys (attaches the same permission as the mint policy). */

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { FilterPattern, type ILogGroup, MetricFilter, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
@@ -96,7 +96,5 @@ export class MoesifForwarding extends Construct {
       metricValue: '$.skipped',
     });
 
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Moesif forwarder DLQ (npm run dlq:redrive -- --queue-url ...)' });
-    new CfnOutput(this, 'ForwarderFunctionName', { value: this.function.functionName });
   }
 }

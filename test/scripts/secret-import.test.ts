@@ -228,6 +228,9 @@ describe('keys already in the secret', () => {
     expect(result.kept).toEqual([keys[0].kid, keys[1].kid]);
     const ring = buildKeyRing(storedSet(arn), 'HS256');
     expect(ring.signer.kid).toBe('portal');
+    // The keys it pushed back are marked retired now, so a later rotation keeps them only while their tokens live.
+    const now = Math.floor(Date.now() / 1000);
+    for (const kept of storedSet(arn).keys.slice(1)) expect(kept.retired_at).toBeGreaterThanOrEqual(now - 5);
     const minted = jwt.sign({ sub: 'cus_123', org_id: 'cus_123' }, Buffer.from(keys[0].k!, 'base64url'), { algorithm: 'HS256', keyid: keys[0].kid });
     expect(ring.byKid.has(keys[0].kid)).toBe(true);
     expect(await verifiesWith(minted, storedSet(arn).keys.find((k) => k.kid === keys[0].kid)!)).toBe(true);
@@ -311,8 +314,8 @@ describe('rotation', () => {
     const log: string[] = [];
     await importPortalSecret({ flags: parseFlags(['--stack', stack]) as ImportFlags, envText, secrets: rotating, cloudformation, log: (l) => log.push(l) });
     expect(log).toContain(
-      'note: rotation is on for this secret (next: 2027-02-01). The imported key signs until the next rotation and verifies until the one after; ' +
-        'portal keys that outlive that stop working. Deploy with -c keyRotationDays=0 while they are in use.',
+      'note: rotation is on for this secret (next: 2027-02-01). The imported key signs until the next rotation, then verifies for JWT_EXPIRES_IN more; ' +
+        'portal keys that outlive that (minted with a longer PLUGIN_JWT_EXPIRES_IN) stop working. Deploy with -c keyRotationDays=0 while they are in use.',
     );
     const quiet = await run(['--stack', stack, '--replace'], { envText });
     expect(quiet.log.filter((l) => l.includes('rotation is on'))).toEqual([]);
