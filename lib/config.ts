@@ -41,6 +41,8 @@ export interface JwtConfig {
 export interface MoesifConfig {
   /** Ship access logs to Moesif. */
   enabled: boolean;
+  /** SNS topic the forwarding alarms notify. */
+  alarmTopicArn?: string;
   /** Secret holding the Moesif Application Id; undefined means the stack creates one to fill in. */
   applicationIdSecretArn?: string;
   baseUrl: string;
@@ -144,6 +146,14 @@ function secretArn(raw: { value: string | undefined; from: string }): string | u
       `${raw.from} is "${raw.value}": give the secret's complete ARN, ending in the 6 characters Secrets Manager adds to the name ` +
         '(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager describe-secret` shows it).',
     );
+  }
+  return raw.value;
+}
+
+function topicArn(raw: { value: string | undefined; from: string }): string | undefined {
+  if (raw.value === undefined) return undefined;
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(raw.value)) {
+    throw new ConfigError(`${raw.from} is "${raw.value}": give an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>).`);
   }
   return raw.value;
 }
@@ -302,6 +312,7 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
   const moesifBaseUrl = (httpsUrl(moesifBaseRaw, 'the Moesif base URL', true) ?? 'https://api.moesif.net').replace(/\/+$/, '');
   const moesif: MoesifConfig = {
     enabled: bool(lookup(sources, 'moesifForwarding', ['MOESIF_FORWARDING']), true),
+    alarmTopicArn: topicArn(lookup(sources, 'alarmTopicArn', ['ALARM_TOPIC_ARN'])),
     applicationIdSecretArn: secretArn(lookup(sources, 'moesifApplicationIdSecretArn', ['MOESIF_APPLICATION_ID_SECRET_ARN'])),
     baseUrl: moesifBaseUrl,
   };

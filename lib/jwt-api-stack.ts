@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { CfnAuthorizer, HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type HttpRouteIntegration } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { AppConfig } from './config';
 import { AccessLog } from './constructs/access-log';
@@ -116,6 +117,7 @@ export class JwtApiStack extends Stack {
         applicationId: this.moesifApplicationId,
         baseUrl: config.moesif.baseUrl,
         logRetention,
+        alarmTopic: config.moesif.alarmTopicArn ? Topic.fromTopicArn(this, 'AlarmTopic', config.moesif.alarmTopicArn) : undefined,
       });
     }
 

@@ -376,6 +376,7 @@ export async function importPortalSecret(options: ImportOptions): Promise<Import
   if (unchanged) {
     log('note: the secret already holds this key set; nothing written.');
   } else {
+    await refuseDuringRotation(secrets, secretArn);
     try {
       await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: next }));
     } catch (err) {
@@ -386,6 +387,26 @@ export async function importPortalSecret(options: ImportOptions): Promise<Import
   const rotation = await rotationNote(secrets, secretArn);
   if (rotation) log(rotation);
   return { secretArn, kids: keys.map((k) => k.kid), imported: { kid: jwk.kid, alg: jwk.alg }, kept, dropped, written: !unchanged };
+}
+
+/**
+ * A rotation under way would finish by making its pending value (built before this import) current,
+ * silently undoing the import. Best effort: without DescribeSecret permission the import goes ahead.
+ */
+async function refuseDuringRotation(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string): Promise<void> {
+  let stages: Record<string, string[]> | undefined;
+  try {
+    stages = (await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }))).VersionIdsToStages;
+  } catch {
+    return;
+  }
+  const pending = Object.values(stages ?? {}).some((s) => s.includes('AWSPENDING') && !s.includes('AWSCURRENT'));
+  if (pending) {
+    throw new ImportError(
+      'A rotation of this secret is under way (a version is AWSPENDING), and finishing it would undo the import. ' +
+        'Wait for it to finish, or if it failed, clear it (aws secretsmanager cancel-rotate-secret, then remove the AWSPENDING label), and run this again.',
+    );
+  }
 }
 
 /**

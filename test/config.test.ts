@@ -63,6 +63,7 @@ describe('loadConfig', () => {
     [{ minterRoleArns: 'arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b' }, /roles in several accounts/],
     [{ keyRotationDays: 2 }, /keys live up to 2592000 s and a rotation keeps each retired key that long.*Use at least 3 days, or shorten JWT_EXPIRES_IN/],
     [{ logRetentionDays: 10 }, /CloudWatch Logs accepts 1, 3, 5, 7, 14, 30/],
+    [{ alarmTopicArn: 'ops-alerts' }, /give an SNS topic ARN/],
     [{ throttleRateLimit: 0 }, /"throttleRateLimit" is "0": it must be a whole number from 1 to 100000/],
     [{ minterRoleArns: 'portal' }, /list IAM role ARNs/],
     [{ authorizer: 'native', acceptPortalTokens: true }, /portal keys carry no "iss".*Use -c authorizer=lambda/],

@@ -108,6 +108,15 @@ describe('MoesifForwarding', () => {
     expect(idsOf(off, 'AWS::SecretsManager::Secret').filter((id) => id.startsWith('Moesif'))).toEqual([]);
   });
 
+  it('notifies an SNS topic from both alarms when alarmTopicArn is set', () => {
+    const topic = 'arn:aws:sns:us-east-1:123456789012:ops-alerts';
+    const s = synth({ alarmTopicArn: topic });
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    expect(alarms).toHaveLength(2);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
+    expect(() => s.app.synth()).not.toThrow();
+  });
+
   it('uses an existing Moesif secret and base URL when configured', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:moesif-app-id-AbCdEf';
     const s = synth({ moesifApplicationIdSecretArn: arn, moesifBaseUrl: 'https://eu.moesif.example/' });

@@ -1,8 +1,10 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { FilterPattern, type ILogGroup, MetricFilter, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MoesifApplicationId } from './moesif-application-id';
@@ -18,6 +20,8 @@ export interface MoesifForwardingProps {
   readonly retryAttempts?: number;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** Where the alarms notify. @default no action (the alarms show in CloudWatch only) */
+  readonly alarmTopic?: ITopic;
 }
 
 /**
@@ -87,6 +91,10 @@ export class MoesifForwarding extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+
+    if (props.alarmTopic) {
+      for (const alarm of [this.deadLetterAlarm, this.destinationFailureAlarm]) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
+    }
 
     this.skippedLinesMetric = new MetricFilter(this, 'SkippedLines', {
       logGroup: this.function.logGroup,

@@ -322,6 +322,16 @@ describe('rotation', () => {
   });
 });
 
+describe('rotation under way', () => {
+  it('refuses to write while a version is AWSPENDING, since finishing the rotation would undo the import', async () => {
+    const { stack, arn } = deployedStack();
+    sm.beginRotation(arn, 'pending-version');
+    const err = await failure(['--stack', stack], { envText: `PLUGIN_JWT_SECRET=${SECRET}\n` });
+    expect(err).toBeInstanceOf(ImportError);
+    expect(err.message).toMatch(/A rotation of this secret is under way/);
+  });
+});
+
 describe('short HMAC secrets', () => {
   it.each([
     ['HS256', 31, 32],
