@@ -1,8 +1,8 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { secretsClient } from './core/clients';
+import { jwtKeySource, secretsClient } from './core/clients';
 import { readJwtEnv, requireEnv, type JwtEnv } from './core/env';
-import { createKeySource, type KeySource } from './core/key-source';
+import type { KeySource } from './core/key-source';
 import { errorFields, log } from './core/log';
 import { parseApplicationIdSecret } from './core/moesif-client';
 import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './core/moesif-governance';
@@ -41,7 +41,7 @@ function init(): State {
     const env = readJwtEnv();
     state = {
       env,
-      keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }),
+      keys: jwtKeySource(env),
       governance: governanceFrom(process.env),
     };
     // Start loading the rules with the first token rather than after it.

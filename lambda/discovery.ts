@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { secretsClient } from './core/clients';
+import { jwtKeySource } from './core/clients';
 import { readJwtEnv, type JwtEnv } from './core/env';
 import { publicJwks } from './core/jwk-set';
-import { createKeySource, type KeySource } from './core/key-source';
+import type { KeySource } from './core/key-source';
 import { errorFields, log } from './core/log';
 import { json } from './http';
 
@@ -12,7 +12,7 @@ function init(): { env: JwtEnv; keys: KeySource } {
   if (!state) {
     const env = readJwtEnv();
     // Short TTL: a rotated key must show up here before the issuer signs with it elsewhere.
-    state = { env, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: 60_000 }) };
+    state = { env, keys: jwtKeySource(env, 60_000) };
   }
   return state;
 }

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { secretsClient } from './core/clients';
+import { jwtKeySource } from './core/clients';
 import { readJwtEnv, type JwtEnv } from './core/env';
 import { InputError, issueKey, parseIssueRequest } from './core/issue';
-import { createKeySource, KeySourceUnavailableError, type KeySource } from './core/key-source';
+import { KeySourceUnavailableError, type KeySource } from './core/key-source';
 import { errorFields, log } from './core/log';
 import { isAllowedMinter } from './core/minters';
 import { json } from './http';
@@ -18,7 +18,7 @@ function init(): State {
   if (!state) {
     const env = readJwtEnv();
     const minters = (process.env.KEY_MINTER_ROLE_ARNS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    state = { env, minters, keys: createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs: env.keyCacheTtlMs }) };
+    state = { env, minters, keys: jwtKeySource(env) };
   }
   return state;
 }

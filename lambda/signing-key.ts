@@ -92,9 +92,10 @@ async function onRotation(event: RotationEvent): Promise<void> {
   if (!stages.includes('AWSPENDING')) throw new Error(`Secret version ${token} is not AWSPENDING; rotation cannot continue.`);
 
   if (Step === 'createSecret') {
-    if ((await readText(SecretId, 'AWSPENDING', token)) !== undefined) {
+    const pendingText = await readText(SecretId, 'AWSPENDING', token);
+    if (pendingText !== undefined) {
       // A retried step: the pending value was written before. Check it rather than write a second one.
-      await parseKeySet((await readText(SecretId, 'AWSPENDING', token))!, alg);
+      await parseKeySet(pendingText, alg);
       return;
     }
     const currentText = await readText(SecretId, 'AWSCURRENT');

@@ -2,6 +2,7 @@ import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { importedSecret } from './imported-secret';
 
 export interface MoesifApplicationIdProps {
   /**
@@ -21,9 +22,7 @@ export class MoesifApplicationId extends Construct {
   constructor(scope: Construct, id: string, props: MoesifApplicationIdProps = {}) {
     super(scope, id);
     if (props.existingSecretArn) {
-      this.secret = /-[A-Za-z0-9]{6}$/.test(props.existingSecretArn)
-        ? Secret.fromSecretCompleteArn(this, 'Secret', props.existingSecretArn)
-        : Secret.fromSecretPartialArn(this, 'Secret', props.existingSecretArn);
+      this.secret = importedSecret(this, 'Secret', props.existingSecretArn);
       return;
     }
     const secret = new Secret(this, 'Secret', {

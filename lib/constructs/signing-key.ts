@@ -6,6 +6,7 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
 import type { Algorithm } from '../../lambda/core/algorithms';
+import { importedSecret } from './imported-secret';
 import { ProjectFunction } from './project-function';
 
 export interface SigningKeyProps {
@@ -45,10 +46,7 @@ export class SigningKey extends Construct {
     const rotationDays = props.rotationDays ?? 0;
 
     if (props.existingSecretArn) {
-      const complete = /-[A-Za-z0-9]{6}$/.test(props.existingSecretArn);
-      this.secret = complete
-        ? Secret.fromSecretCompleteArn(this, 'Secret', props.existingSecretArn)
-        : Secret.fromSecretPartialArn(this, 'Secret', props.existingSecretArn);
+      this.secret = importedSecret(this, 'Secret', props.existingSecretArn);
     } else {
       this.secret = new Secret(this, 'Secret', {
         description: 'JWT signing keys (private JWK Set; the first active key signs). Managed by the signing-key function.',
