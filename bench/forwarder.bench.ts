@@ -8,8 +8,8 @@
 import { gzipSync } from 'node:zlib';
 import { bench, do_not_optimize, run } from 'mitata';
 import { accessLogFields } from '../lib/constructs/access-log';
-import { splitBatches } from '../lambda/core/moesif-client';
-import { decodeSubscription, toMoesif, toMoesifEvents } from '../lambda/core/moesif-event';
+import { splitBatches } from '../lambda/moesif/client';
+import { decodeSubscription, toMoesif, toMoesifEvents } from '../lambda/moesif/event';
 
 const N = Number(process.argv[2] ?? 1000);
 const EPOCH = 1795395600000;

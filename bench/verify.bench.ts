@@ -7,10 +7,10 @@
  */
 import { createVerify, verify as cryptoVerify, createHmac, timingSafeEqual } from 'node:crypto';
 import { bench, do_not_optimize, run } from 'mitata';
-import type { Algorithm } from '../lambda/core/algorithms';
-import { issueKey } from '../lambda/core/issue';
-import { buildKeyRing, generateJwk, type RingKey } from '../lambda/core/jwk-set';
-import { verifyToken, type VerifyOptions } from '../lambda/core/verify';
+import type { Algorithm } from '../lambda/jwt/algorithms';
+import { issueKey } from '../lambda/jwt/issue';
+import { buildKeyRing, generateJwk, type RingKey } from '../lambda/jwt/jwk-set';
+import { verifyToken, type VerifyOptions } from '../lambda/jwt/verify';
 
 const ALGS: Algorithm[] = ['HS256', 'ES256', 'RS256', 'EdDSA'];
 

@@ -1,12 +1,12 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { jwtKeySource, secretsClient } from './core/clients';
-import { readJwtEnv, requireEnv, type JwtEnv } from './core/env';
-import type { KeySource } from './core/key-source';
-import { errorFields, log } from './core/log';
-import { parseApplicationIdSecret } from './core/moesif-client';
-import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './core/moesif-governance';
-import { extractToken, verifyToken } from './core/verify';
+import { jwtKeySource, secretsClient } from './shared/clients';
+import { readJwtEnv, requireEnv, type JwtEnv } from './shared/env';
+import type { KeySource } from './jwt/key-source';
+import { errorFields, log } from './shared/log';
+import { parseApplicationIdSecret } from './moesif/client';
+import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
+import { extractToken, verifyToken } from './jwt/verify';
 
 export interface AuthorizerContext {
   userId: string;

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { jwtKeySource } from './core/clients';
-import { readJwtEnv, type JwtEnv } from './core/env';
-import { publicJwks } from './core/jwk-set';
-import type { KeySource } from './core/key-source';
-import { errorFields, log } from './core/log';
-import { json } from './http';
+import { jwtKeySource } from './shared/clients';
+import { readJwtEnv, type JwtEnv } from './shared/env';
+import { publicJwks } from './jwt/jwk-set';
+import type { KeySource } from './jwt/key-source';
+import { errorFields, log } from './shared/log';
+import { json } from './shared/http';
 
 let state: { env: JwtEnv; keys: KeySource } | undefined;
 

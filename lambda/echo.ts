@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { json } from './http';
+import { json } from './shared/http';
 
 type AnyAuthorizer = { lambda?: Record<string, unknown>; jwt?: { claims?: Record<string, unknown> } };
 

@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { jwtKeySource } from './core/clients';
-import { readJwtEnv, type JwtEnv } from './core/env';
-import { InputError, issueKey, parseIssueRequest } from './core/issue';
-import { KeySourceUnavailableError, type KeySource } from './core/key-source';
-import { errorFields, log } from './core/log';
-import { isAllowedMinter } from './core/minters';
-import { json } from './http';
+import { jwtKeySource } from './shared/clients';
+import { readJwtEnv, type JwtEnv } from './shared/env';
+import { InputError, issueKey, parseIssueRequest } from './jwt/issue';
+import { KeySourceUnavailableError, type KeySource } from './jwt/key-source';
+import { errorFields, log } from './shared/log';
+import { isAllowedMinter } from './shared/minters';
+import { json } from './shared/http';
 
 interface State {
   env: JwtEnv;

@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudWatchLogsEvent, Context } from 'aws-lambda';
-import { secretsClient } from './core/clients';
-import { requireEnv } from './core/env';
-import { errorFields, log } from './core/log';
-import { MoesifConfigError, MoesifDeliveryError, parseApplicationIdSecret, postBatches, type PostBatchesOptions } from './core/moesif-client';
-import { decodeSubscription, toMoesifEvents } from './core/moesif-event';
+import { secretsClient } from './shared/clients';
+import { requireEnv } from './shared/env';
+import { errorFields, log } from './shared/log';
+import { MoesifConfigError, MoesifDeliveryError, parseApplicationIdSecret, postBatches, type PostBatchesOptions } from './moesif/client';
+import { decodeSubscription, toMoesifEvents } from './moesif/event';
 
 export interface ForwardSummary {
   received: number;

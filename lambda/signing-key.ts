@@ -5,14 +5,14 @@ import {
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { isAlgorithm, type Algorithm } from './core/algorithms';
-import { secretsClient } from './core/clients';
-import { parseDurationSeconds } from './core/duration';
-import { buildKeyRing, generateJwk, parseKeySet, type PrivateJwkSet } from './core/jwk-set';
-import { issueKey } from './core/issue';
-import { log } from './core/log';
-import { rotateKeySet } from './core/rotation';
-import { verifyToken } from './core/verify';
+import { isAlgorithm, type Algorithm } from './jwt/algorithms';
+import { secretsClient } from './shared/clients';
+import { parseDurationSeconds } from './shared/duration';
+import { buildKeyRing, generateJwk, parseKeySet, type PrivateJwkSet } from './jwt/jwk-set';
+import { issueKey } from './jwt/issue';
+import { log } from './shared/log';
+import { rotateKeySet } from './jwt/rotation';
+import { verifyToken } from './jwt/verify';
 
 /** CloudFormation custom resource event, as the CDK Provider framework passes it. */
 interface CustomResourceEvent {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { ALGORITHMS, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/core/algorithms';
-import { parseDurationSeconds } from '../lambda/core/duration';
+import { ALGORITHMS, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
+import { parseDurationSeconds } from '../lambda/shared/duration';
 
 /** A setting that cannot work: the message names the setting and how to fix it. */
 export class ConfigError extends Error {

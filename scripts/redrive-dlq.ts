@@ -18,7 +18,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { errorFields, log } from '../lambda/core/log';
+import { errorFields, log } from '../lambda/shared/log';
 
 const USAGE = 'Usage: node --import tsx scripts/redrive-dlq.ts --queue-url URL --function NAME [--max N]';
 

@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseDotenv } from 'dotenv';
-import { ALGORITHMS, hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/core/algorithms';
-import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, thumbprint, type PrivateJwk } from '../lambda/core/jwk-set';
-import { retireKeys } from '../lambda/core/rotation';
+import { ALGORITHMS, hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
+import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, thumbprint, type PrivateJwk } from '../lambda/jwt/jwk-set';
+import { retireKeys } from '../lambda/jwt/rotation';
 
 export const USAGE = `Usage: npm run secret:import -- --stack NAME [options]
        node --import tsx scripts/secret-import.ts --stack NAME [options]

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { loadConfig } from '../lib/config';
 import { JwtApiStack } from '../lib/jwt-api-stack';
-import { generateJwk } from '../lambda/core/jwk-set';
+import { generateJwk } from '../lambda/jwt/jwk-set';
 import { LocalSecretsManager, useLocalAws } from './support/secrets-server';
 import { CDK_CONTEXT } from './support/synth';
 

@@ -5,7 +5,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
-import type { Algorithm } from '../../lambda/core/algorithms';
+import type { Algorithm } from '../../lambda/jwt/algorithms';
 import { importedSecret } from './imported-secret';
 import { ProjectFunction } from './project-function';
 

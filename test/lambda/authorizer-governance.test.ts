@@ -1,4 +1,4 @@
-import { generateJwk } from '../../lambda/core/jwk-set';
+import { generateJwk } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent, issueEvent } from '../support/events';
 import { loadFunctions } from '../support/functions';
 import { LocalMoesif } from '../support/moesif-config-server';

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, createLocalJWKSet } from 'jose';
-import type { Algorithm } from '../../lambda/core/algorithms';
-import { generateJwk } from '../../lambda/core/jwk-set';
+import type { Algorithm } from '../../lambda/jwt/algorithms';
+import { generateJwk } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent, getEvent, issueEvent } from '../support/events';
 import { loadFunctions, TEST_ISSUER } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';

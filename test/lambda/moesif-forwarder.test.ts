@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { accessLogFields, type AccessLogFieldsOptions } from '../../lib/constructs/access-log';
-import { MoesifConfigError, MoesifDeliveryError, MoesifRejectedError } from '../../lambda/core/moesif-client';
-import { toMoesif, type MoesifEvent } from '../../lambda/core/moesif-event';
+import { MoesifConfigError, MoesifDeliveryError, MoesifRejectedError } from '../../lambda/moesif/client';
+import { toMoesif, type MoesifEvent } from '../../lambda/moesif/event';
 import { createHandler, type ForwarderDeps } from '../../lambda/moesif-forwarder';
-import { logSink } from '../../lambda/core/log';
+import { logSink } from '../../lambda/shared/log';
 import { MoesifCollector } from '../support/moesif-collector';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 

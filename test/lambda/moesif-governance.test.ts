@@ -6,10 +6,10 @@ import {
   parseGovernanceMode,
   type GovernanceSourceOptions,
   type MoesifRule,
-} from '../../lambda/core/moesif-governance';
+} from '../../lambda/moesif/governance';
 import { LocalMoesif } from '../support/moesif-config-server';
 
-// Documents shaped as Moesif's /v1/rules and /v1/config (see the top comment of moesif-governance.ts).
+// Documents shaped as Moesif's /v1/rules and /v1/config (see the top comment of moesif/governance.ts).
 const blockCompany: MoesifRule = {
   _id: 'rule-overdue',
   name: 'Block companies with overdue invoices',

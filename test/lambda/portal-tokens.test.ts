@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
-import { jwkFromSharedSecret } from '../../lambda/core/jwk-set';
+import { jwkFromSharedSecret } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent } from '../support/events';
 import { loadFunctions } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';

@@ -1,5 +1,5 @@
-import { ALGORITHMS, type Algorithm } from '../../lambda/core/algorithms';
-import { generateJwk } from '../../lambda/core/jwk-set';
+import { ALGORITHMS, type Algorithm } from '../../lambda/jwt/algorithms';
+import { generateJwk } from '../../lambda/jwt/jwk-set';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 import { authorizerEvent, issueEvent } from '../support/events';
 import { loadFunctions } from '../support/functions';

@@ -1,8 +1,8 @@
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
-import { buildKeyRing, jwkFromSharedSecret, parseKeySet, type PrivateJwkSet } from '../../lambda/core/jwk-set';
-import { issueKey } from '../../lambda/core/issue';
-import { PUBLISH_DELAY_SECONDS } from '../../lambda/core/rotation';
-import { verifyToken } from '../../lambda/core/verify';
+import { buildKeyRing, jwkFromSharedSecret, parseKeySet, type PrivateJwkSet } from '../../lambda/jwt/jwk-set';
+import { issueKey } from '../../lambda/jwt/issue';
+import { PUBLISH_DELAY_SECONDS } from '../../lambda/jwt/rotation';
+import { verifyToken } from '../../lambda/jwt/verify';
 
 const sm = new LocalSecretsManager();
 let handler: typeof import('../../lambda/signing-key').handler;

@@ -1,8 +1,8 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import type { Algorithm } from '../../lambda/core/algorithms';
-import { buildKeyRing, generateJwk, publicJwks, type KeyRing } from '../../lambda/core/jwk-set';
-import { extractToken, verifyToken, type VerifyOptions } from '../../lambda/core/verify';
+import type { Algorithm } from '../../lambda/jwt/algorithms';
+import { buildKeyRing, generateJwk, publicJwks, type KeyRing } from '../../lambda/jwt/jwk-set';
+import { extractToken, verifyToken, type VerifyOptions } from '../../lambda/jwt/verify';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const nowS = Math.floor(NOW.getTime() / 1000);

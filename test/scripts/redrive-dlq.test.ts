@@ -1,6 +1,6 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { logSink } from '../../lambda/core/log';
+import { logSink } from '../../lambda/shared/log';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidRecordError, parseArgs, payloadFromRecord, redrive, UsageError } from '../../scripts/redrive-dlq';
 

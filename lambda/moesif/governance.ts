@@ -38,8 +38,8 @@
  * last tag as `If-None-Match`; a 304 keeps the cached copy. moesif-litellm does the same; the other SDKs
  * compare the tag after a full GET, which also works here (a 200 just replaces the copy).
  */
-import { EnvError } from './env';
-import { errorFields, log as defaultLog } from './log';
+import { EnvError } from '../shared/env';
+import { errorFields, log as defaultLog } from '../shared/log';
 
 // ---------------------------------------------------------------------------------------------------------
 // The Moesif documents (only the fields we read).

@@ -1,6 +1,6 @@
-import { isAlgorithm } from './algorithms';
+import { isAlgorithm } from '../jwt/algorithms';
 import { parseDurationSeconds } from './duration';
-import type { VerifyOptions } from './verify';
+import type { VerifyOptions } from '../jwt/verify';
 
 /** Thrown when the stack set a variable wrong: names the variable, so the log says what to fix. */
 export class EnvError extends Error {

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { JwtEnv } from './env';
-import { createKeySource, type KeySource } from './key-source';
+import { createKeySource, type KeySource } from '../jwt/key-source';
 
 let secrets: SecretsManagerClient | undefined;
 

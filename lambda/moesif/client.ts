@@ -1,4 +1,4 @@
-import { log as defaultLog } from './log';
+import { log as defaultLog } from '../shared/log';
 
 /**
  * Batch limits. Moesif documents a maximum of 12 MB per POST /v1/events/batch ("Break up larger

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { parseDurationSeconds } from './duration';
+import { parseDurationSeconds } from '../shared/duration';
 import type { RingKey } from './jwk-set';
 
 /** A request the caller got wrong: answered with 400 and the field's name. */
