@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const rows: { alg: Algorithm; full: string; floor: string }[] = [];
   for (const alg of ALGS) {
     const ring = buildKeyRing({ keys: [await generateJwk(alg)] }, alg);
-    const options: VerifyOptions = { algorithm: alg, issuer: 'https://api.example.com', audience: 'jwt-api', userIdField: 'sub', companyIdField: 'org_id', clockToleranceSeconds: 30 };
+    const options: VerifyOptions = { algorithm: alg, issuer: 'https://api.example.com', audience: 'jwt-api', userIdField: 'sub', companyIdField: 'org_id', clockToleranceSeconds: 30, maxLifetimeSeconds: 3600 };
     const { apikey } = await issueKey({ userId: 'user-42', companyId: 'acme' }, ring.signer, { ...options, maxLifetimeSeconds: 3600 });
     if (!(await verifyToken(apikey, ring, options)).ok) throw new Error(`${alg}: the bench token does not verify`);
     floorVerify(apikey, ring.signer);

@@ -1,8 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { jwtKeySource, secretsClient } from './shared/clients';
+import { secretsClient } from './shared/clients';
 import { readJwtEnv, requireEnv, type JwtEnv } from './shared/env';
-import type { KeySource } from './jwt/key-source';
+import type { KeyRing } from './jwt/jwk-set';
+import { verifyingKeys, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
 import { parseApplicationIdSecret } from './moesif/client';
 import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
@@ -19,7 +20,7 @@ const DENY = { isAuthorized: false } as const;
 
 interface State {
   env: JwtEnv;
-  keys: KeySource;
+  keys: KeySource<KeyRing>;
   governance?: GovernanceSource;
 }
 let state: State | undefined;
@@ -41,7 +42,7 @@ function init(): State {
     const env = readJwtEnv();
     state = {
       env,
-      keys: jwtKeySource(env),
+      keys: verifyingKeys(env),
       governance: governanceFrom(process.env),
     };
     // Start loading the rules with the first token rather than after it.
@@ -58,11 +59,10 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
   try {
     const { env, keys, governance } = init();
     const token = extractToken(event.identitySource?.[0] ?? event.headers?.authorization);
-    const options = { ...env };
-    let result = await verifyToken(token, (await keys.get()).ring, options);
+    let result = verifyToken(token, await keys.get(), env);
     // A kid we have not seen may be a key added by a rotation since the cache was filled.
     if (!result.ok && result.reason === 'unknown_kid' && (await keys.refresh())) {
-      result = await verifyToken(token, (await keys.get()).ring, options);
+      result = verifyToken(token, await keys.get(), env);
     }
     if (!result.ok) {
       log('INFO', 'token refused', { reason: result.reason, detail: result.detail, routeKey: event.routeKey, requestId: event.requestContext?.requestId });

@@ -1,18 +1,18 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { jwtKeySource } from './shared/clients';
 import { readJwtEnv, type JwtEnv } from './shared/env';
-import { publicJwks } from './jwt/jwk-set';
-import type { KeySource } from './jwt/key-source';
+import { publicJwks, type PrivateJwkSet } from './jwt/jwk-set';
+import { publicKeySet, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
 import { json } from './shared/http';
 
-let state: { env: JwtEnv; keys: KeySource } | undefined;
+let state: { env: JwtEnv; keys: KeySource<PrivateJwkSet> } | undefined;
 
-function init(): { env: JwtEnv; keys: KeySource } {
+function init(): { env: JwtEnv; keys: KeySource<PrivateJwkSet> } {
   if (!state) {
     const env = readJwtEnv();
-    // Short TTL: a rotated key must show up here before the issuer signs with it elsewhere.
-    state = { env, keys: jwtKeySource(env, 60_000) };
+    // Short TTL: a rotated key must show up here before the issuer signs with it elsewhere. Only the
+    // public copy is readable by this function (a public route): it holds no private key.
+    state = { env, keys: publicKeySet(60_000) };
   }
   return state;
 }
@@ -34,7 +34,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const { env, keys } = init();
     const cache = { 'cache-control': 'public, max-age=300' };
     if (event.rawPath.endsWith('/openid-configuration')) return json(200, openidConfiguration(env.issuer, env.algorithm), cache);
-    if (event.rawPath.endsWith('/jwks.json')) return json(200, publicJwks((await keys.get()).set), cache);
+    if (event.rawPath.endsWith('/jwks.json')) return json(200, publicJwks(await keys.get()), cache);
     return json(404, { error: 'not_found' });
   } catch (err) {
     log('ERROR', 'discovery failed', { ...errorFields(err), requestId: event.requestContext?.requestId });

@@ -1,15 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { jwtKeySource } from './shared/clients';
 import { readJwtEnv, type JwtEnv } from './shared/env';
 import { InputError, issueKey, parseIssueRequest } from './jwt/issue';
-import { KeySourceUnavailableError, type KeySource } from './jwt/key-source';
+import { signerAt, type KeyRing } from './jwt/jwk-set';
+import { KeySourceUnavailableError, signingKeys, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
 import { isAllowedMinter } from './shared/minters';
 import { json } from './shared/http';
 
 interface State {
   env: JwtEnv;
-  keys: KeySource;
+  keys: KeySource<KeyRing>;
   minters: string[];
 }
 let state: State | undefined;
@@ -18,9 +18,17 @@ function init(): State {
   if (!state) {
     const env = readJwtEnv();
     const minters = (process.env.KEY_MINTER_ROLE_ARNS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    state = { env, minters, keys: jwtKeySource(env) };
+    state = { env, minters, keys: signingKeys(env) };
   }
   return state;
+}
+
+/** The key that signs now; a cached set may predate a rotation's hand-over, so re-read it once. */
+async function currentSigner(keys: KeySource<KeyRing>, env: JwtEnv) {
+  const now = () => Math.floor(Date.now() / 1000);
+  const signer = signerAt(await keys.get(), env.algorithm, now());
+  if (signer || !(await keys.refresh())) return signer;
+  return signerAt(await keys.get(), env.algorithm, now());
 }
 
 function decodeBody(event: APIGatewayProxyEventV2): string | undefined {
@@ -40,10 +48,11 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
       return json(403, { error: 'forbidden', message: 'This caller may not mint keys.' });
     }
     const request = parseIssueRequest(decodeBody(event), env.maxLifetimeSeconds);
-    const { ring } = await keys.get();
-    const issued = await issueKey(request, ring.signer, env);
+    const signer = await currentSigner(keys, env);
+    if (!signer) throw new KeySourceUnavailableError(`No ${env.algorithm} key signs now.`);
+    const issued = await issueKey(request, signer, env);
     // The log names the key, its owner and its minter; never the token.
-    log('INFO', 'key issued', { keyId: issued.key_id, kid: ring.signer.kid, userId: request.userId, companyId: request.companyId, caller, expiresAt: issued.expires_at, requestId });
+    log('INFO', 'key issued', { keyId: issued.key_id, kid: signer.kid, userId: request.userId, companyId: request.companyId, caller, expiresAt: issued.expires_at, requestId });
     return json(201, issued);
   } catch (err) {
     if (err instanceof InputError) return json(400, { error: 'invalid_request', field: err.field, message: err.message });

@@ -60,6 +60,8 @@ export interface AppConfig {
   /** IAM roles allowed to call POST /keys (the portal backend). */
   minterRoleArns: string[];
   logRetentionDays: number;
+  /** Customer-managed KMS key for every log group; undefined means CloudWatch Logs' own encryption. */
+  logsKmsKeyArn?: string;
   /** The $default stage's default route throttling. */
   throttle: { rateLimit: number; burstLimit: number };
   moesif: MoesifConfig;
@@ -303,6 +305,11 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
     throw new ConfigError(`${retentionRaw.from} is ${logRetentionDays}: CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(', ')}.`);
   }
 
+  const kmsRaw = lookup(sources, 'logsKmsKeyArn', ['LOGS_KMS_KEY_ARN']);
+  if (kmsRaw.value !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(kmsRaw.value)) {
+    throw new ConfigError(`${kmsRaw.from} is "${kmsRaw.value}": give a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>) whose key policy lets logs.<region>.amazonaws.com use it.`);
+  }
+
   const throttle = {
     rateLimit: integer(lookup(sources, 'throttleRateLimit', ['THROTTLE_RATE_LIMIT']), 1000, 1, 100_000, 'Requests per second across the stage.'),
     burstLimit: integer(lookup(sources, 'throttleBurstLimit', ['THROTTLE_BURST_LIMIT']), 2000, 1, 100_000, 'Concurrent requests the stage absorbs in a burst.'),
@@ -328,6 +335,7 @@ export function loadConfig(rawSources: ConfigSources): AppConfig {
     backendUrl: httpsUrl(lookup(sources, 'backendUrl', ['BACKEND_URL']), 'the backend URL'),
     minterRoleArns,
     logRetentionDays,
+    logsKmsKeyArn: kmsRaw.value,
     throttle,
     moesif,
     warnings,

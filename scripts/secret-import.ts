@@ -15,8 +15,10 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseDotenv } from 'dotenv';
 import { ALGORITHMS, hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
-import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, thumbprint, type PrivateJwk } from '../lambda/jwt/jwk-set';
-import { retireKeys } from '../lambda/jwt/rotation';
+import { jwkFromPem, jwkFromSharedSecret, KeySetError, parseKeySet, publicJwks, thumbprint, type PrivateJwk } from '../lambda/jwt/jwk-set';
+import { importKey } from '../lambda/jwt/lifecycle';
+import { parseDurationSeconds } from '../lambda/shared/duration';
+import { idProblem } from '../lambda/shared/ids';
 
 export const USAGE = `Usage: npm run secret:import -- --stack NAME [options]
        node --import tsx scripts/secret-import.ts --stack NAME [options]
@@ -25,8 +27,10 @@ Puts the Moesif Developer Portal's JWT signing secret into the stack's signing s
 JWK Set), so the API keys the portal handed out keep working and new keys are signed with it.
 
 Where it goes (one of):
-  --stack NAME         the deployed stack; its SigningSecretArn output names the secret
-  --secret-arn ARN     the signing secret itself
+  --stack NAME         the deployed stack; its SigningSecretArn and PublicKeysSecretArn outputs name
+                       the secret and its public copy
+  --secret-arn ARN     the signing secret itself; its public copy is found from the secret's
+                       jwt-api:public-keys-secret tag, else give --public-keys-secret-arn
 
 Where it comes from (one of):
   --env-file PATH      the portal's .env (default: .env). Reads PLUGIN_JWT_SECRET (else JWT_SECRET),
@@ -39,7 +43,11 @@ Where it comes from (one of):
 
 Options:
   --algorithm ALG      the algorithm the portal signs with (overrides the .env; default HS256)
-  --kid KID            the key id (overrides the .env; default: the key's RFC 7638 thumbprint)
+  --kid KID            the key id (overrides the .env; default: the key's RFC 7638 thumbprint, or a
+                       random id for a shared secret, whose thumbprint would reveal a hash of it)
+  --public-keys-secret-arn ARN
+                       the public copy of the key set, which the discovery route and the
+                       authorizer read (the stack's PublicKeysSecretArn output)
   --replace            drop the keys already in the secret. Without it, keys of the same algorithm
                        stay after the imported one, so keys this stack already minted still verify
   --no-trim            take the secret byte for byte; by default surrounding whitespace is removed,
@@ -48,12 +56,16 @@ Options:
   -h, --help           show this help
 
 Prints the kid of every key in the secret, one per line, the signing key first; never the secret.
+No error message repeats the value of an argument, so a secret typed in the wrong place stays out of logs.
 Exit status: 0 done, 1 failed, 2 bad arguments.`;
 
 /** The portal reads the prefixed name first and falls back to the plain one (empty counts as unset). */
 const SECRET_NAMES = ['PLUGIN_JWT_SECRET', 'JWT_SECRET'];
 const ALGORITHM_NAMES = ['PLUGIN_JWT_ALGORITHM', 'JWT_ALGORITHM'];
 const KID_NAMES = ['PLUGIN_JWT_KID', 'JWT_KID'];
+const EXPIRES_IN_NAMES = ['PLUGIN_JWT_EXPIRES_IN', 'JWT_EXPIRES_IN'];
+/** The stack's default JWT_EXPIRES_IN: how long keys this import retires are kept, unless the .env says more. */
+const DEFAULT_LIFETIME_SECONDS = 30 * 86_400;
 /** What jsonwebtoken uses when the portal sets no algorithm. */
 const DEFAULT_ALGORITHM: Algorithm = 'HS256';
 
@@ -76,6 +88,7 @@ export class ImportError extends Error {
 export interface ImportFlags {
   stack?: string;
   secretArn?: string;
+  publicKeysSecretArn?: string;
   /** Path of the portal's .env (the default source). */
   envFile?: string;
   fromStdin: boolean;
@@ -85,6 +98,30 @@ export interface ImportFlags {
   /** Remove surrounding whitespace, as the portal's plugin does (`--no-trim` turns it off). */
   trim: boolean;
   region?: string;
+}
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/;
+const OPTION_NAME = /^--?[A-Za-z][A-Za-z0-9-]*$/;
+const KNOWN_OPTIONS = ['--stack', '--secret-arn', '--public-keys-secret-arn', '--env-file', '--dotenv', '--from-stdin', '--algorithm', '--kid', '--replace', '--no-trim', '--region', '--help'];
+
+/**
+ * node:util parseArgs quotes the offending argument in its messages ("Unexpected argument 'hunter2'"):
+ * a secret typed as a positional argument would land in a CI log. Say what is wrong without the value.
+ */
+function argumentProblem(err: Error & { code?: string }): string {
+  const quoted = /'([^']*)'/.exec(err.message)?.[1] ?? '';
+  const option = OPTION_NAME.test(quoted.split(' ')[0]) ? quoted.split(' ')[0] : undefined;
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return 'This command takes no positional arguments (the argument is not shown here): give every value after its option, and the secret in the .env file or on standard input.';
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      // Not even the option's name is repeated: `--<secret>` is an easy slip.
+      return `Unknown option (not shown here); the options are ${KNOWN_OPTIONS.join(', ')}.`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return option ? `Option '${option}' needs a value (argument missing).` : 'An option is missing its value (argument missing).';
+    default:
+      return 'The arguments cannot be read.';
+  }
 }
 
 /** Parses the command line; 'help' for -h/--help. */
@@ -98,6 +135,7 @@ export function parseFlags(argv: string[]): ImportFlags | 'help' {
       options: {
         stack: { type: 'string' },
         'secret-arn': { type: 'string' },
+        'public-keys-secret-arn': { type: 'string' },
         'env-file': { type: 'string' },
         dotenv: { type: 'string' },
         'from-stdin': { type: 'boolean' },
@@ -110,7 +148,7 @@ export function parseFlags(argv: string[]): ImportFlags | 'help' {
       },
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(argumentProblem(err as Error & { code?: string }));
   }
   if (values.help) return 'help';
   const text = (name: string): string | undefined => {
@@ -122,6 +160,7 @@ export function parseFlags(argv: string[]): ImportFlags | 'help' {
   const flags: ImportFlags = {
     stack: text('stack'),
     secretArn: text('secret-arn'),
+    publicKeysSecretArn: text('public-keys-secret-arn'),
     envFile: text('env-file') ?? text('dotenv'),
     fromStdin: values['from-stdin'] === true,
     algorithm: text('algorithm'),
@@ -133,9 +172,11 @@ export function parseFlags(argv: string[]): ImportFlags | 'help' {
   if (!flags.stack && !flags.secretArn) throw new UsageError('Name the target: --stack NAME (or --secret-arn ARN).');
   if (values['env-file'] !== undefined && values.dotenv !== undefined) throw new UsageError('Give --env-file or --dotenv, not both.');
   if (flags.stack && flags.secretArn) throw new UsageError('Give --stack or --secret-arn, not both.');
-  if (flags.secretArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/.test(flags.secretArn)) {
-    throw new UsageError(`--secret-arn "${flags.secretArn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME).`);
+  for (const [name, value] of [['--secret-arn', flags.secretArn], ['--public-keys-secret-arn', flags.publicKeysSecretArn]] as const) {
+    // The value is not repeated: a secret pasted into the wrong argument must not reach a CI log.
+    if (value !== undefined && !SECRET_ARN.test(value)) throw new UsageError(`${name} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME).`);
   }
+  if (flags.kid !== undefined && idProblem(flags.kid)) throw new UsageError(`--kid ${idProblem(flags.kid)}.`);
   if (flags.fromStdin && flags.envFile) throw new UsageError('Give --env-file (or --dotenv) or --from-stdin, not both.');
   if (!flags.fromStdin) flags.envFile ??= '.env';
   return flags;
@@ -148,6 +189,8 @@ export interface PortalSecret {
   kid?: string;
   /** Where the secret came from, for messages (e.g. "PLUGIN_JWT_SECRET in .env"); never the value. */
   source: string;
+  /** The longest lifetime of the keys it signed (PLUGIN_JWT_EXPIRES_IN): how long the keys it retires are kept. */
+  lifetimeSeconds: number;
 }
 
 function firstSet(env: Record<string, string>, names: string[]): { name: string; value: string } | undefined {
@@ -163,7 +206,8 @@ export function readPortalSecret(flags: ImportFlags, input: { envText?: string; 
   let raw: string;
   let source: string;
   let algorithm: { value: string; from: string } | undefined;
-  let kid: string | undefined;
+  let kid: { value: string; from: string } | undefined;
+  let lifetime: { value: string; from: string } | undefined;
   if (flags.fromStdin) {
     raw = input.stdinText ?? '';
     source = 'standard input';
@@ -180,10 +224,18 @@ export function readPortalSecret(flags: ImportFlags, input: { envText?: string; 
     source = `${chosen.name} in ${file}`;
     const alg = firstSet(env, ALGORITHM_NAMES);
     if (alg) algorithm = { value: alg.value, from: `${alg.name} in ${file}` };
-    kid = firstSet(env, KID_NAMES)?.value;
+    const kidVar = firstSet(env, KID_NAMES);
+    if (kidVar) kid = { value: kidVar.value, from: `${kidVar.name} in ${file}` };
+    const expVar = firstSet(env, EXPIRES_IN_NAMES);
+    if (expVar) lifetime = { value: expVar.value, from: `${expVar.name} in ${file}` };
   }
   if (flags.algorithm) algorithm = { value: flags.algorithm, from: '--algorithm' };
-  if (flags.kid) kid = flags.kid;
+  if (flags.kid) kid = { value: flags.kid, from: '--kid' };
+  // The kid travels into every token header and log line (lambda/shared/ids.ts); its value is not echoed.
+  const kidProblem = kid && idProblem(kid.value);
+  if (kidProblem) throw new ImportError(`${kid!.from} ${kidProblem}.`);
+  const lifetimeSeconds = lifetime ? parseDurationSeconds(lifetime.value) : DEFAULT_LIFETIME_SECONDS;
+  if (lifetimeSeconds === undefined) throw new ImportError(`${lifetime!.from} is not a lifetime: give seconds ("3600") or a duration ("30d").`);
 
   // The portal's JWT plugin signs with getConfig('PLUGIN_JWT_SECRET').trim(): those are the bytes to keep.
   const secret = flags.trim ? raw.trim() : raw;
@@ -193,12 +245,12 @@ export function readPortalSecret(flags: ImportFlags, input: { envText?: string; 
   if (!isAlgorithm(alg)) {
     throw new ImportError(`${algorithm?.from ?? 'The algorithm'} is "${alg}", which is not supported: use one of ${ALGORITHMS.join(', ')}.`);
   }
-  return { secret, algorithm: alg, kid, source };
+  return { secret, algorithm: alg, kid: kid?.value, source, lifetimeSeconds };
 }
 
 const PEM = /^-----BEGIN [A-Z0-9 ]+-----/;
 
-/** The portal's secret as a private JWK (kid: the portal's KID, else the RFC 7638 thumbprint). */
+/** The portal's secret as a private JWK (kid: the portal's KID, else the RFC 7638 thumbprint; random for a shared secret). */
 export async function portalJwk(portal: PortalSecret): Promise<PrivateJwk> {
   const { secret, algorithm, kid, source } = portal;
   const isPem = PEM.test(secret);
@@ -238,13 +290,19 @@ export function shortSecretWarning(portal: PortalSecret, secretArn: string): str
   );
 }
 
-/** Where the stack keeps its signing secret: its SigningSecretArn output. */
+export interface Target {
+  secretArn: string;
+  /** The public copy of the key set; undefined when it cannot be found (the import then stops before writing). */
+  publicKeysSecretArn?: string;
+}
+
+/** Where the stack keeps its signing secret and its public copy: the SigningSecretArn and PublicKeysSecretArn outputs. */
 export async function findSecretArn(
-  flags: Pick<ImportFlags, 'stack' | 'secretArn'>,
+  flags: Pick<ImportFlags, 'stack' | 'secretArn' | 'publicKeysSecretArn'>,
   cloudformation: Pick<CloudFormationClient, 'send'>,
   region?: string,
-): Promise<string> {
-  if (flags.secretArn) return flags.secretArn;
+): Promise<Target> {
+  if (flags.secretArn) return { secretArn: flags.secretArn, publicKeysSecretArn: flags.publicKeysSecretArn };
   const name = flags.stack!;
   let stacks;
   try {
@@ -257,14 +315,27 @@ export async function findSecretArn(
     throw err;
   }
   const stack = stacks?.[0];
-  const arn = stack?.Outputs?.find((o) => o.OutputKey === 'SigningSecretArn')?.OutputValue;
+  const output = (key: string) => stack?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  const arn = output('SigningSecretArn');
   if (!arn) {
     throw new ImportError(
       `Stack "${name}" has no SigningSecretArn output${stack?.StackStatus ? ` (status ${stack.StackStatus})` : ''}: ` +
         'deploy this project\'s stack first, or pass --secret-arn.',
     );
   }
-  return arn;
+  return { secretArn: arn, publicKeysSecretArn: flags.publicKeysSecretArn ?? output('PublicKeysSecretArn') };
+}
+
+/** The tag the stack puts on a signing secret it created, naming the public copy. */
+export const PUBLIC_COPY_TAG = 'jwt-api:public-keys-secret';
+
+async function publicCopyFromTag(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string): Promise<string | undefined> {
+  try {
+    return (await secrets.send(new DescribeSecretCommand({ SecretId: secretArn }))).Tags?.find((t) => t.Key === PUBLIC_COPY_TAG)?.Value;
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') throw new ImportError(`Secret ${secretArn} does not exist (or is deleted): check the ARN and the region.`);
+    return undefined;
+  }
 }
 
 /** The keys now in the secret, for the imported key's algorithm; [] for no value or the stack's placeholder. */
@@ -331,62 +402,83 @@ export async function importPortalSecret(options: ImportOptions): Promise<Import
   const { flags, cloudformation, log = () => undefined } = options;
   // Everything that can be checked locally is checked before any AWS call.
   const portal = readPortalSecret(flags, options);
-  const jwk = await portalJwk(portal);
-  const secretArn = await findSecretArn(flags, cloudformation, options.region);
+  let jwk = await portalJwk(portal);
+  const target = await findSecretArn(flags, cloudformation, options.region);
+  const { secretArn } = target;
   const secrets = typeof options.secrets === 'function' ? options.secrets(secretArn) : options.secrets;
+  const publicKeysSecretArn = target.publicKeysSecretArn ?? (await publicCopyFromTag(secrets, secretArn));
+  if (!publicKeysSecretArn) {
+    throw new ImportError(
+      'The public copy of the key set (which discovery and the authorizer read) cannot be found for this secret: ' +
+        'pass --stack NAME, or --public-keys-secret-arn with the stack\'s PublicKeysSecretArn output.',
+    );
+  }
 
   const warning = shortSecretWarning(portal, secretArn);
   if (warning) log(`warning: ${warning}`);
 
-  let keys: PrivateJwk[] = [jwk];
-  const kept: string[] = [];
+  const print = await thumbprint(jwk);
+  const sameMaterial = async (k: PrivateJwk) => k.alg === jwk.alg && (await thumbprint(k)) === print;
   const dropped: string[] = [];
   let before: PrivateJwk[] = [];
+  let kept: PrivateJwk[] = [];
   if (!flags.replace) {
     before = await currentKeys(secrets, secretArn, jwk.alg);
-    if (before.length > 0 && before[0].alg !== jwk.alg) {
+    const signer = before.find((k) => k.retired_at === undefined);
+    if (signer && signer.alg !== jwk.alg) {
       throw new ImportError(
-        `The secret's signing key ("${before[0].kid}") is ${before[0].alg} but the portal key is ${jwk.alg}, and the stack checks one algorithm (jwtAlgorithm). ` +
+        `The secret's signing key ("${signer.kid}") is ${signer.alg} but the portal key is ${jwk.alg}, and the stack checks one algorithm (jwtAlgorithm). ` +
           `Redeploy it with -c jwtAlgorithm=${jwk.alg} (or -c envFile=<the portal .env>) and run this again, or pass --replace if it already runs with ${jwk.alg}.`,
       );
     }
-    const print = await thumbprint(jwk);
-    for (const key of before) {
-      const sameMaterial = (await thumbprint(key)) === print;
+    // A second run without an explicit kid keeps the kid the first run chose (random for a shared secret).
+    const earlier = await Promise.all(before.map(sameMaterial));
+    const copy = before.find((_, i) => earlier[i]);
+    if (copy && !portal.kid) jwk = { ...jwk, kid: copy.kid };
+    for (const [i, key] of before.entries()) {
       if (key.alg !== jwk.alg) {
         dropped.push(key.kid);
         log(`note: dropped key "${key.kid}" (${key.alg}): the stack only verifies ${jwk.alg}.`);
-      } else if (sameMaterial) {
+      } else if (earlier[i]) {
         // Already there (a second run, or the raw secret the stack read before): the imported copy replaces it.
         if (key.kid !== jwk.kid) dropped.push(key.kid);
       } else if (key.kid === jwk.kid) {
         dropped.push(key.kid);
         log(`warning: the secret held a different key with kid "${key.kid}"; the imported key replaces it, so keys that one signed no longer verify.`);
       } else {
-        // It stops signing now; rotation keeps it while tokens it signed can still be valid.
-        keys.push(...retireKeys([key], Math.floor(Date.now() / 1000)));
-        kept.push(key.kid);
+        kept.push(key);
       }
     }
   }
-  keys = keys.filter((k, i) => keys.findIndex((o) => o.kid === k.kid) === i);
+  // The imported key signs from now on; the keys of its algorithm retire now and are kept while their tokens live.
+  const set = importKey({ keys: kept }, jwk, { now: Math.floor(Date.now() / 1000), maxLifetimeSeconds: portal.lifetimeSeconds, sameKey: () => false });
+  const keys = set.keys;
+  kept = keys.slice(1);
 
   const next = JSON.stringify({ keys });
-  const unchanged = !flags.replace && before.length === keys.length && JSON.stringify({ keys: before }) === next;
+  const unchanged = !flags.replace && JSON.stringify(before) === JSON.stringify(keys);
   if (unchanged) {
     log('note: the secret already holds this key set; nothing written.');
   } else {
     await refuseDuringRotation(secrets, secretArn);
     try {
+      // Public first: the verifiers can know the key before anything signs with it.
+      await writeIfChanged(secrets, publicKeysSecretArn, JSON.stringify(publicJwks({ keys: [...keys, ...before.filter((k) => k.kty !== 'oct')] })));
       await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: next }));
+      await writeIfChanged(secrets, publicKeysSecretArn, JSON.stringify(publicJwks({ keys })));
     } catch (err) {
-      if ((err as Error).name === 'ResourceNotFoundException') throw new ImportError(`Secret ${secretArn} does not exist (or is deleted): check the ARN and the region.`);
+      if ((err as Error).name === 'ResourceNotFoundException') throw new ImportError(`A secret does not exist (or is deleted): check ${secretArn} and ${publicKeysSecretArn}, and the region.`);
       throw err;
     }
   }
   const rotation = await rotationNote(secrets, secretArn);
   if (rotation) log(rotation);
-  return { secretArn, kids: keys.map((k) => k.kid), imported: { kid: jwk.kid, alg: jwk.alg }, kept, dropped, written: !unchanged };
+  return { secretArn, kids: keys.map((k) => k.kid), imported: { kid: jwk.kid, alg: jwk.alg }, kept: kept.map((k) => k.kid), dropped, written: !unchanged };
+}
+
+async function writeIfChanged(secrets: Pick<SecretsManagerClient, 'send'>, secretArn: string, text: string): Promise<void> {
+  const current = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn })).then((o) => o.SecretString, () => undefined);
+  if (current !== text) await secrets.send(new PutSecretValueCommand({ SecretId: secretArn, SecretString: text }));
 }
 
 /**

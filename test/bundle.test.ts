@@ -40,7 +40,7 @@ function bundleOf(description: RegExp): string {
 
 describe('the esbuild bundles (ESM, minified, AWS SDK external)', () => {
   it('run on plain Node: the bundled issuer mints a key the bundled authorizer accepts', async () => {
-    const arn = sm.put('bundle-signing', JSON.stringify({ keys: [await generateJwk('ES256')] }));
+    const { env: keyEnv } = await sm.putKeySet('bundle-signing', JSON.stringify({ keys: [await generateJwk('ES256')] }), 'ES256');
     const script = `
       const issue = (await import(process.argv[1])).handler;
       const authorize = (await import(process.argv[2])).handler;
@@ -56,7 +56,7 @@ describe('the esbuild bundles (ESM, minified, AWS SDK external)', () => {
       encoding: 'utf8',
       env: {
         ...process.env,
-        JWT_SECRET_ARN: arn,
+        ...keyEnv,
         JWT_ALGORITHM: 'ES256',
         JWT_ISSUER: 'https://abc.execute-api.us-east-1.amazonaws.com',
         JWT_AUDIENCE: 'jwt-api',

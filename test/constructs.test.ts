@@ -27,26 +27,31 @@ describe('SigningKey', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('Generates and rotates'),
       MemorySize: 1024,
-      Environment: { Variables: { JWT_ALGORITHM: 'EdDSA' } },
+      Environment: { Variables: { JWT_ALGORITHM: 'EdDSA', JWT_EXPIRES_IN: '2592000', JWT_PUBLIC_KEYS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^KeyPublicKeys') } } },
     });
     expect(key.keyFunction).toBeDefined();
   });
 
-  it('only reads an imported secret: no generator, no write access, nothing to wait for', () => {
+  it('only reads an imported secret: checked at deploy, never written, its public copy published', () => {
     const s = stack();
     const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
     const t = Template.fromStack(s);
-    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    t.resourceCountIs('AWS::Lambda::Function', 0);
+    // The public copy is the one secret created; the custom resource checks the imported one.
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.hasResourceProperties('Custom::JwtSigningKey', { SecretArn: IMPORTED, Imported: 'true' });
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     expect(key.secret.secretArn).toBe(IMPORTED);
-    expect(key.keyFunction).toBeUndefined();
+    const writes = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
+      .filter((st) => [st.Action].flat().includes('secretsmanager:PutSecretValue'))
+      .flatMap((st) => [st.Resource].flat());
+    expect(writes).not.toContain(IMPORTED);
+    expect(writes).toEqual([{ Ref: expect.stringMatching(/^KeyPublicKeys/) }]);
   });
 
   it('rotates an imported secret when asked, granting the rotation function that secret only', () => {
     const s = stack();
     new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED, rotationDays: 120 });
     const t = Template.fromStack(s);
-    t.resourceCountIs('Custom::JwtSigningKey', 0);
     t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { SecretId: IMPORTED, RotationRules: { ScheduleExpression: 'rate(120 days)' } });
     t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', Action: 'lambda:InvokeFunction' });
     t.hasResourceProperties('AWS::IAM::Policy', {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { normalizeTemplate, synth, type Synthesized } from './support/synth';
+import { compliance, normalizeTemplate, synth, type Synthesized } from './support/synth';
 
 // Synthesizing bundles every function with esbuild: one stack per mode for the whole file.
 let lambdaMode: Synthesized;
@@ -63,11 +63,22 @@ describe.each([
 
   it('keeps key material out of the template and generates it at deploy time', () => {
     const json = JSON.stringify(get().template.toJSON());
-    expect(json).not.toMatch(/PRIVATE KEY|"kty"|"SecretString"/);
-    const [secretId, secret] = Object.entries(resources(get(), 'AWS::SecretsManager::Secret'))[0];
+    expect(json).not.toMatch(/PRIVATE KEY|"kty"/);
+    const secrets = Object.entries(resources(get(), 'AWS::SecretsManager::Secret'));
+    const [secretId, secret] = secrets.find(([id]) => id.startsWith('SigningKeySecret'))!;
+    const [publicId, publicCopy] = secrets.find(([id]) => id.startsWith('SigningKeyPublicKeys'))!;
     expect(secret.DeletionPolicy).toBe('Retain');
     expect(secret.Properties.GenerateSecretString).toEqual({ SecretStringTemplate: '{"keys":[]}', GenerateStringKey: 'placeholder', ExcludePunctuation: true });
-    get().template.hasResourceProperties('Custom::JwtSigningKey', { SecretArn: { Ref: secretId }, Algorithm: mode === 'native' ? 'RS256' : 'ES256' });
+    // The only literal secret value: the public copy's empty set, until the key function writes it.
+    expect(publicCopy.Properties.SecretString).toBe('{"keys":[]}');
+    expect(secret.Properties.Tags).toEqual([{ Key: 'jwt-api:public-keys-secret', Value: { Ref: publicId } }]);
+    get().template.hasResourceProperties('Custom::JwtSigningKey', {
+      SecretArn: { Ref: secretId },
+      PublicKeysSecretArn: { Ref: publicId },
+      Algorithm: mode === 'native' ? 'RS256' : 'ES256',
+      MaxLifetimeSeconds: mode === 'native' ? '86400' : '2592000',
+      Imported: 'false',
+    });
     get().template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
       SecretId: { Ref: secretId },
       RotateImmediatelyOnUpdate: false,
@@ -77,24 +88,36 @@ describe.each([
     expect(schedule.DependsOn).toEqual(expect.arrayContaining([logicalIdOf(get(), 'Custom::JwtSigningKey', () => true)]));
   });
 
-  it('lets only the key function write the signing secret; readers only read it, by exact ARN', () => {
+  it('lets only the key function write the key sets, and only the issuer (and key function) read private keys', () => {
     const policies = Object.entries(resources(get(), 'AWS::IAM::Policy'));
     const writers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:PutSecretValue')).map(([id]) => id);
     expect(writers).toEqual([expect.stringMatching(/^SigningKeyKeyFunctionRole/)]);
-    const readsSigningKey = ([, p]: [string, Resource]) =>
-      p.Properties.PolicyDocument.Statement.some(
-        (st: { Action: string | string[]; Resource: unknown }) =>
-          [st.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes('SigningKeySecret'),
-      );
-    const readers = policies.filter(readsSigningKey).map(([id]) => id.replace(/(Function)?Role.*$/, '')).sort();
-    expect(readers).toEqual(['Discovery', 'KeyIssuer', 'SigningKeyKey', ...(mode === 'lambda' ? ['Authorizer'] : [])].sort());
+    const readersOf = (secret: string) =>
+      policies
+        .filter(([, p]) =>
+          p.Properties.PolicyDocument.Statement.some(
+            (st: { Action: string | string[]; Resource: unknown }) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes(secret),
+          ),
+        )
+        .map(([id]) => id.replace(/(Function)?Role.*$/, ''))
+        .sort();
+    // The functions behind public routes (discovery, and the ES256 authorizer) hold no private key.
+    expect(readersOf('SigningKeySecret')).toEqual(['KeyIssuer', 'SigningKeyKey']);
+    expect(readersOf('SigningKeyPublicKeys')).toEqual(['Discovery', 'SigningKeyKey', ...(mode === 'lambda' ? ['Authorizer'] : [])].sort());
     for (const [, p] of policies) {
       for (const statement of p.Properties.PolicyDocument.Statement) {
         if ([statement.Action].flat().includes('secretsmanager:GetSecretValue')) {
-          expect(statement.Resource).toEqual({ Ref: expect.stringMatching(/^(SigningKeySecret|MoesifApplicationIdSecret)/) });
+          // Exact secret ARNs, never a wildcard (the key function's statement names both key sets).
+          for (const resource of [statement.Resource].flat()) expect(resource).toEqual({ Ref: expect.stringMatching(/^(SigningKeySecret|SigningKeyPublicKeys|MoesifApplicationIdSecret)/) });
         }
       }
     }
+  });
+
+  it('names the own account as the source of every service permission (confused deputy)', () => {
+    const permissions = Object.values(resources(get(), 'AWS::Lambda::Permission'));
+    expect(permissions.length).toBeGreaterThan(3);
+    for (const permission of permissions) expect(permission.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
   });
 
   it('puts POST /keys behind IAM with a mint policy scoped to that one route', () => {
@@ -120,7 +143,7 @@ describe.each([
 
   it('names its outputs plainly, for scripts and the README', () => {
     expect(Object.keys(get().template.toJSON().Outputs).sort()).toEqual(
-      ['AccessLogGroup', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'SigningSecretArn'],
+      ['AccessLogGroup', 'AlarmTopicArn', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'PublicKeysSecretArn', 'SigningSecretArn'],
     );
   });
 
@@ -133,8 +156,11 @@ describe.each([
     }
   });
 
-  it('passes AwsSolutions checks with no unacknowledged finding', () => {
-    expect(() => get().app.synth()).not.toThrow();
+  it('passes cdk-nag (AwsSolutions) and the Control Tower proactive controls with no unacknowledged finding', () => {
+    const findings = compliance(get());
+    expect(findings.open).toEqual({ AwsSolutions: [], 'cdk-validator-cfnguard': [] });
+    expect(findings.acknowledged.AwsSolutions).toBeGreaterThan(0);
+    expect(findings.acknowledged['cdk-validator-cfnguard']).toBeGreaterThan(0);
   });
 
   it('matches the snapshot (asset hashes masked)', () => {
@@ -165,7 +191,8 @@ describe('lambda mode authorizer', () => {
           JWT_COMPANY_ID_FIELD: 'org_id',
           JWT_ACCEPT_PORTAL_TOKENS: 'false',
           JWT_ISSUER: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Api'), 'ApiEndpoint'] },
-          JWT_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SigningKeySecret') },
+          JWT_PUBLIC_KEYS_SECRET_ARN: { Ref: Match.stringLikeRegexp('^SigningKeyPublicKeys') },
+          JWT_SECRET_ARN: Match.absent(),
         }),
       },
     });
@@ -232,9 +259,14 @@ describe('configuration in the stack', () => {
   it('reads an imported secret without generating or rotating keys, and attaches the mint policy to the minter roles', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-jwt-AbCdEf';
     const s = synth({ signingSecretArn: arn, jwtAlgorithm: 'HS256', minterRoleArns: 'arn:aws:iam::123456789012:role/portal-backend', moesifForwarding: 'false' });
-    s.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    s.template.resourceCountIs('Custom::JwtSigningKey', 0);
+    // Only the public copy is created; the imported secret is checked at deploy time, never written.
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    s.template.hasResourceProperties('Custom::JwtSigningKey', { SecretArn: arn, Algorithm: 'HS256', Imported: 'true' });
     s.template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    const writesImported = Object.values(s.template.findResources('AWS::IAM::Policy')).some((p) =>
+      (p as Resource).Properties.PolicyDocument.Statement.some((st: { Action: string | string[]; Resource: unknown }) => [st.Action].flat().includes('secretsmanager:PutSecretValue') && st.Resource === arn),
+    );
+    expect(writesImported).toBe(false);
     s.template.hasResourceProperties('AWS::IAM::ManagedPolicy', { Roles: ['portal-backend'] });
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('Mints JWT'),

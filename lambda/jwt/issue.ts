@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { parseDurationSeconds } from '../shared/duration';
-import type { RingKey } from './jwk-set';
+import type { SignerKey } from './jwk-set';
+import { idProblem } from '../shared/ids';
 
 /** A request the caller got wrong: answered with 400 and the field's name. */
 export class InputError extends Error {
@@ -36,16 +37,13 @@ export interface IssuedKey {
   expires_at: string;
 }
 
-const MAX_ID_LENGTH = 256;
-
 function requireId(body: Record<string, unknown>, field: string): string {
   const value = body[field];
   if (value === undefined || value === null || value === '') throw new InputError(field, `"${field}" is required.`);
-  if (typeof value !== 'string') throw new InputError(field, `"${field}" must be a string.`);
-  if (value.trim() !== value || value.length > MAX_ID_LENGTH) {
-    throw new InputError(field, `"${field}" must have no surrounding spaces and at most ${MAX_ID_LENGTH} characters.`);
-  }
-  return value;
+  // The id travels into tokens, the authorizer context, JSON access-log lines and Moesif (lambda/shared/ids.ts).
+  const problem = idProblem(value);
+  if (problem) throw new InputError(field, `"${field}" ${problem}.`);
+  return value as string;
 }
 
 /** Parses and validates the POST /keys body. */
@@ -71,7 +69,7 @@ export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSecond
 }
 
 /** Mints an API key: the user and company claims, iat, exp, iss, aud, jti; header alg, kid, typ. */
-export async function issueKey(request: IssueRequest, signer: RingKey, options: IssueOptions): Promise<IssuedKey> {
+export async function issueKey(request: IssueRequest, signer: SignerKey, options: IssueOptions): Promise<IssuedKey> {
   const now = options.now ?? new Date();
   const iat = Math.floor(now.getTime() / 1000);
   const exp = iat + (request.expiresInSeconds ?? options.maxLifetimeSeconds);

@@ -1,20 +1,13 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Algorithm } from './algorithms';
+import { checkClaims, type ClaimRules } from './claims';
+import { parseCompact } from './compact';
 import type { KeyRing, RingKey } from './jwk-set';
+import { verifySignature } from './signature';
+import { isSafeId } from '../shared/ids';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends ClaimRules {
   /** The one algorithm accepted: the configured JWT_ALGORITHM. */
   algorithm: Algorithm;
-  issuer: string;
-  audience: string;
-  userIdField: string;
-  companyIdField: string;
-  clockToleranceSeconds: number;
-  /**
-   * Accept tokens minted by the Moesif Developer Portal's JWT plugin: `iss`, `aud` and `kid` may be
-   * absent (each must still match when present). @default false
-   */
-  acceptPortalTokens?: boolean;
   /** Injectable clock. @default new Date() */
   currentDate?: Date;
 }
@@ -22,71 +15,56 @@ export interface VerifyOptions {
 /** Why a token was refused: logged, never returned to the caller. */
 export type RejectReason =
   | 'no_token'
+  | 'too_long'
   | 'malformed'
   | 'alg_not_allowed'
+  | 'crit_not_supported'
   | 'kid_missing'
   | 'unknown_kid'
   | 'bad_signature'
   | 'expired'
   | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'lifetime_exceeded'
   | 'wrong_issuer'
   | 'wrong_audience'
-  | 'missing_claim';
+  | 'missing_claim'
+  | 'bad_claim';
 
 export type VerifyResult =
-  | { ok: true; userId: string; companyId: string; keyId?: string; kid: string; payload: JWTPayload }
+  | { ok: true; userId: string; companyId: string; keyId?: string; kid: string; payload: Record<string, unknown> }
   | { ok: false; reason: RejectReason; detail?: string };
 
-/** Takes the token out of an Authorization header value: `Bearer <jwt>` or a bare `<jwt>`. */
+/**
+ * Takes the token out of an Authorization header value. Accepted forms: `Bearer <jwt>` (the scheme in
+ * any letter case, RFC 9110 §11.1, one or more spaces) or a bare `<jwt>`; nothing else around it.
+ */
 export function extractToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const value = header.trim();
-  const match = /^bearer\s+(\S+)$/i.exec(value);
+  const match = /^bearer +(\S+)$/i.exec(value);
   if (match) return match[1];
   return /\s/.test(value) || value === '' ? undefined : value;
 }
 
-function claimId(value: unknown): string | undefined {
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return undefined;
-}
-
-function reasonFor(err: unknown): { reason: RejectReason; detail?: string } {
-  if (err instanceof errors.JWTExpired) return { reason: 'expired' };
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing') return { reason: 'missing_claim', detail: err.claim };
-    if (err.claim === 'nbf') return { reason: 'not_yet_valid' };
-    if (err.claim === 'iss') return { reason: 'wrong_issuer' };
-    if (err.claim === 'aud') return { reason: 'wrong_audience' };
-    return { reason: 'missing_claim', detail: err.claim };
-  }
-  if (err instanceof errors.JWSSignatureVerificationFailed) return { reason: 'bad_signature' };
-  if (err instanceof errors.JOSEAlgNotAllowed) return { reason: 'alg_not_allowed' };
-  return { reason: 'malformed', detail: (err as { code?: string }).code };
-}
-
-function audienceMatches(aud: unknown, audience: string): boolean {
-  return Array.isArray(aud) ? aud.includes(audience) : aud === audience;
-}
-
 /**
- * Verifies a token against the key ring. Order (as aws-jwt-verify): header → key → pinned
- * algorithm → signature → claims. Never throws: every failure is a reason code.
+ * Verifies a token against the key ring, synchronously (node:crypto). Order, as aws-jwt-verify: strict
+ * decoding → header → key → pinned algorithm → signature → claims. Never throws: every failure is a
+ * reason code. The signature is checked before any claim, so claims of a forged token are never trusted.
  */
-export async function verifyToken(token: string | undefined, ring: KeyRing, options: VerifyOptions): Promise<VerifyResult> {
+export function verifyToken(token: string | undefined, ring: KeyRing, options: VerifyOptions): VerifyResult {
   if (!token) return { ok: false, reason: 'no_token' };
-  let header;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
+  const jws = parseCompact(token);
+  if (typeof jws === 'string') return { ok: false, reason: jws };
+  const { header } = jws;
   // Checked before any key is touched, so `none` and HS-with-a-public-key never reach a verifier.
-  if (header.alg !== options.algorithm) return { ok: false, reason: 'alg_not_allowed', detail: String(header.alg) };
+  if (header.alg !== options.algorithm) return { ok: false, reason: 'alg_not_allowed', detail: typeof header.alg === 'string' ? header.alg.slice(0, 16) : typeof header.alg };
+  // No extension is understood here (RFC 7515 §4.1.11), so a token that names one is refused.
+  if (header.crit !== undefined) return { ok: false, reason: 'crit_not_supported' };
 
   let candidates: RingKey[];
-  if (typeof header.kid === 'string') {
+  if (header.kid !== undefined) {
+    if (!isSafeId(header.kid)) return { ok: false, reason: 'malformed', detail: 'kid' };
     const key = ring.byKid.get(header.kid);
     if (!key || key.alg !== options.algorithm) return { ok: false, reason: 'unknown_kid' };
     candidates = [key];
@@ -96,33 +74,11 @@ export async function verifyToken(token: string | undefined, ring: KeyRing, opti
     return { ok: false, reason: 'kid_missing' };
   }
 
-  const portal = options.acceptPortalTokens === true;
-  const requiredClaims = ['exp', options.userIdField, options.companyIdField];
-  if (!portal) requiredClaims.push('iss', 'aud');
-  let last: { reason: RejectReason; detail?: string } = { reason: 'unknown_kid' };
-  for (const key of candidates) {
-    try {
-      const { payload } = await jwtVerify(token, key.verifyKey, {
-        algorithms: [options.algorithm],
-        // Portal tokens may omit iss/aud; when present they are compared below instead.
-        issuer: portal ? undefined : options.issuer,
-        audience: portal ? undefined : options.audience,
-        clockTolerance: options.clockToleranceSeconds,
-        requiredClaims,
-        currentDate: options.currentDate,
-      });
-      if (payload.iss !== undefined && payload.iss !== options.issuer) return { ok: false, reason: 'wrong_issuer' };
-      if (payload.aud !== undefined && !audienceMatches(payload.aud, options.audience)) return { ok: false, reason: 'wrong_audience' };
-      const userId = claimId(payload[options.userIdField]);
-      const companyId = claimId(payload[options.companyIdField]);
-      if (!userId) return { ok: false, reason: 'missing_claim', detail: options.userIdField };
-      if (!companyId) return { ok: false, reason: 'missing_claim', detail: options.companyIdField };
-      return { ok: true, userId, companyId, keyId: payload.jti, kid: key.kid, payload };
-    } catch (err) {
-      last = reasonFor(err);
-      // With several candidate keys only a signature mismatch means "try the next one".
-      if (last.reason !== 'bad_signature') return { ok: false, ...last };
-    }
-  }
-  return { ok: false, ...last };
+  const key = candidates.find((k) => verifySignature(options.algorithm, k.verifyKey, jws.signingInput, jws.signature));
+  if (!key) return { ok: false, reason: candidates.length === 0 ? 'unknown_kid' : 'bad_signature' };
+
+  const now = Math.floor((options.currentDate?.getTime() ?? Date.now()) / 1000);
+  const identity = checkClaims(jws.payload, options, now);
+  if ('reason' in identity) return { ok: false, ...identity };
+  return { ok: true, ...identity, kid: key.kid, payload: jws.payload };
 }

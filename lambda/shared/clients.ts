@@ -1,6 +1,4 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { JwtEnv } from './env';
-import { createKeySource, type KeySource } from '../jwt/key-source';
 
 let secrets: SecretsManagerClient | undefined;
 
@@ -13,9 +11,4 @@ export function secretsClient(): SecretsManagerClient {
   // cached keys are used instead of a 500.
   secrets ??= new SecretsManagerClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 500, requestTimeout: 1000 } });
   return secrets;
-}
-
-/** The signing-key cache a function keeps at module scope, read with the shared client. */
-export function jwtKeySource(env: JwtEnv, ttlMs = env.keyCacheTtlMs): KeySource {
-  return createKeySource({ secretArn: env.secretArn, algorithm: env.algorithm, client: secretsClient(), ttlMs });
 }

@@ -24,10 +24,8 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 }
 
-/** The JWT settings shared by the authorizer, the key issuer and discovery. */
+/** The JWT settings shared by the authorizer, the key issuer and discovery (each reads its own secret ARN). */
 export interface JwtEnv extends Required<Omit<VerifyOptions, 'currentDate'>> {
-  secretArn: string;
-  maxLifetimeSeconds: number;
   keyCacheTtlMs: number;
 }
 
@@ -38,7 +36,6 @@ export function readJwtEnv(env: NodeJS.ProcessEnv = process.env): JwtEnv {
   const maxLifetimeSeconds = parseDurationSeconds(expiresIn);
   if (maxLifetimeSeconds === undefined) throw new EnvError('JWT_EXPIRES_IN', `must be seconds or a duration like "30d", got "${expiresIn}".`);
   return {
-    secretArn: requireEnv(env, 'JWT_SECRET_ARN'),
     algorithm,
     issuer: requireEnv(env, 'JWT_ISSUER'),
     audience: requireEnv(env, 'JWT_AUDIENCE'),

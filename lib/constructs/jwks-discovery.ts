@@ -33,7 +33,8 @@ export class JwksDiscovery extends Construct {
       environment: props.environment,
       logRetention: props.logRetention,
     });
-    props.signingKey.grantRead(this.function);
+    // Only the public copy: this function answers a public route and never holds a private key.
+    props.signingKey.bindPublicReader(this.function);
     const integration = new HttpLambdaIntegration('Discovery', this.function);
     this.routes = DISCOVERY_PATHS.map(
       (path, i) =>
@@ -45,6 +46,10 @@ export class JwksDiscovery extends Construct {
         }),
     );
     for (const route of this.routes) {
+      Validations.of(route).acknowledge({
+        id: 'cdk-validator-cfnguard::api_gw_v2_authorization_type_configured_check',
+        reason: 'OpenID discovery and the JWKS are public by design (CT.APIGATEWAY.PR.5): verifiers, API Gateway itself among them, fetch them without credentials. They expose public keys only.',
+      });
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason: 'OpenID discovery and the JWKS are public by design: verifiers (API Gateway itself) fetch them without credentials. They expose public keys only.',

@@ -54,7 +54,7 @@ export class JwtAuthorizer extends Construct {
       timeout: Duration.seconds(5),
       logRetention: props.logRetention,
     });
-    props.signingKey.grantRead(fn);
+    props.signingKey.bindVerifier(fn);
     this.function = fn;
     this.authorizer = new HttpLambdaAuthorizer('LambdaAuthorizer', fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],

@@ -39,7 +39,7 @@ export class KeyIssuer extends Construct {
       environment: { ...props.environment, KEY_MINTER_ROLE_ARNS: minters.join(',') },
       logRetention: props.logRetention,
     });
-    props.signingKey.grantRead(this.function);
+    props.signingKey.bindSigner(this.function);
 
     this.route = new HttpRoute(this, 'Route', {
       httpApi: props.api,

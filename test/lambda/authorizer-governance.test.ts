@@ -22,7 +22,7 @@ type Handlers = ReturnType<typeof loadFunctions>;
 
 async function load(governance: string, moesifUrl = moesif.url): Promise<Handlers> {
   return loadFunctions({
-    JWT_SECRET_ARN: sm.put(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] })),
+    ...(await sm.putKeySet(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] }), 'ES256')).env,
     JWT_ALGORITHM: 'ES256',
     MOESIF_GOVERNANCE: governance,
     MOESIF_BASE_URL: moesifUrl,

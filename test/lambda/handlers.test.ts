@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, createLocalJWKSet } from 'jose';
 import type { Algorithm } from '../../lambda/jwt/algorithms';
-import { generateJwk } from '../../lambda/jwt/jwk-set';
+import { generateJwk, publicJwks } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent, getEvent, issueEvent } from '../support/events';
 import { loadFunctions, TEST_ISSUER } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
@@ -15,8 +15,8 @@ afterEach(() => {
 });
 
 async function load(alg: Algorithm, env: Record<string, string> = {}, secret?: string) {
-  const arn = sm.put(`s-${Math.random()}`, secret ?? JSON.stringify({ keys: [await generateJwk(alg)] }));
-  return { arn, ...loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: alg, JWT_USER_ID_FIELD: 'customer_id', JWT_EXPIRES_IN: '30d', ...env }) };
+  const stored = await sm.putKeySet(`s-${Math.random()}`, secret ?? JSON.stringify({ keys: [await generateJwk(alg)] }), alg);
+  return { arn: stored.arn, publicArn: stored.publicArn, ...loadFunctions({ ...stored.env, JWT_ALGORITHM: alg, JWT_USER_ID_FIELD: 'customer_id', JWT_EXPIRES_IN: '30d', ...env }) };
 }
 
 function body(res: { body?: string }): any {
@@ -113,13 +113,13 @@ describe('authorizer handler', () => {
   });
 
   it('picks up a rotated key when a token names a kid it has not seen', async () => {
-    const { arn, authorize } = await load('ES256');
+    const { publicArn, authorize } = await load('ES256');
     const warm = await authorize(authorizerEvent('Bearer x.y.z'));
     expect(warm.isAuthorized).toBe(false);
-    // Rotation prepends a new key; a fresh issuer signs with it before the authorizer cache expires.
+    // Rotation publishes a new key; a fresh issuer signs with it before the authorizer cache expires.
     const fresh = await generateJwk('ES256');
-    const previous = JSON.parse(sm.current(arn)!).keys;
-    sm.put(arn.split(':secret:')[1].replace(/-AbCdEf$/, ''), JSON.stringify({ keys: [fresh, ...previous] }));
+    const previous = JSON.parse(sm.current(publicArn)!).keys;
+    sm.put(publicArn.split(':secret:')[1].replace(/-AbCdEf$/, ''), JSON.stringify({ keys: [publicJwks({ keys: [fresh] }).keys[0], ...previous] }));
     const { SignJWT, importJWK } = await import('jose');
     const token = await new SignJWT({ customer_id: 'u', org_id: 'c' })
       .setProtectedHeader({ alg: 'ES256', kid: fresh.kid })

@@ -11,8 +11,8 @@ afterAll(() => sm.stop());
 
 /** Fresh function modules (empty caches) reading a new secret with one key of `alg`. */
 async function handlersFor(alg: Algorithm) {
-  const arn = sm.put(`signing-${alg}-${Math.random()}`, JSON.stringify({ keys: [await generateJwk(alg)] }));
-  return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: alg });
+  const { env } = await sm.putKeySet(`signing-${alg}-${Math.random()}`, JSON.stringify({ keys: [await generateJwk(alg)] }), alg);
+  return loadFunctions({ ...env, JWT_ALGORITHM: alg });
 }
 
 describe.each(ALGORITHMS)('issue → authorize round trip with %s', (alg) => {

@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
 import type { Algorithm } from '../../lambda/jwt/algorithms';
-import { buildKeyRing, generateJwk, publicJwks, type KeyRing } from '../../lambda/jwt/jwk-set';
+import { buildKeyRing, generateJwk, publicJwks, type SigningRing as KeyRing } from '../../lambda/jwt/jwk-set';
 import { extractToken, verifyToken, type VerifyOptions } from '../../lambda/jwt/verify';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
@@ -15,6 +15,7 @@ function options(alg: Algorithm, extra: Partial<VerifyOptions> = {}): VerifyOpti
     userIdField: 'sub',
     companyIdField: 'org_id',
     clockToleranceSeconds: 30,
+    maxLifetimeSeconds: 3600,
     currentDate: NOW,
     ...extra,
   };

@@ -8,7 +8,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { importJWK, jwtVerify, type JWK } from 'jose';
 import jwt from 'jsonwebtoken';
 import type { Algorithm } from '../../lambda/jwt/algorithms';
-import { buildKeyRing, generateJwk, parseKeySet, publicJwks, thumbprint, type PrivateJwkSet } from '../../lambda/jwt/jwk-set';
+import { buildKeyRing, generateJwk, parseKeySet, PLAIN_SECRET_KID, publicJwks, thumbprint, type PrivateJwkSet } from '../../lambda/jwt/jwk-set';
 import { ImportError, importPortalSecret, main, parseFlags, USAGE, UsageError, type CliIo, type ImportFlags } from '../../scripts/secret-import';
 import { LocalCloudFormation } from '../support/cloudformation-server';
 import { authorizerEvent, issueEvent } from '../support/events';
@@ -36,12 +36,13 @@ afterAll(async () => {
 
 let n = 0;
 /** A deployed stack whose signing secret holds `value` (the stack's placeholder by default). */
-function deployedStack(value = '{"keys":[],"placeholder":"Xk2fP0aQ"}'): { stack: string; arn: string } {
+function deployedStack(value = '{"keys":[],"placeholder":"Xk2fP0aQ"}'): { stack: string; arn: string; publicArn: string } {
   n += 1;
   const arn = sm.put(`JwtApiSigningKey${n}`, value);
+  const publicArn = sm.put(`JwtApiPublicKeys${n}`, '{"keys":[]}');
   const stack = `JwtApi${n}`;
-  cfn.addStack(stack, { ApiUrl: 'https://abc.execute-api.us-east-1.amazonaws.com', SigningSecretArn: arn });
-  return { stack, arn };
+  cfn.addStack(stack, { ApiUrl: 'https://abc.execute-api.us-east-1.amazonaws.com', SigningSecretArn: arn, PublicKeysSecretArn: publicArn });
+  return { stack, arn, publicArn };
 }
 
 /** The portal's createApiKey: jsonwebtoken exactly as its JWT plugin calls it. */
@@ -88,7 +89,7 @@ const SECRET = 'portal-shared-secret-0123456789abcdef-XYZ';
 
 describe('importing the portal secret from its .env', () => {
   it('imports an HS256 string secret whose key verifies an API key the portal minted with jsonwebtoken', async () => {
-    const { stack, arn } = deployedStack();
+    const { stack, arn, publicArn } = deployedStack();
     const token = portalToken(SECRET, 'HS256');
     const { result, puts } = await run(['--stack', stack], { envText: `PLUGIN_JWT_ALGORITHM=HS256\nPLUGIN_JWT_SECRET=${SECRET}\n` });
 
@@ -96,10 +97,13 @@ describe('importing the portal secret from its .env', () => {
     expect(set.keys).toHaveLength(1);
     expect(set.keys[0]).toMatchObject({ kty: 'oct', alg: 'HS256', k: Buffer.from(SECRET, 'utf8').toString('base64url') });
     expect(await verifiesWith(token, set.keys[0])).toBe(true);
-    // Without a portal KID the kid is the RFC 7638 thumbprint.
-    expect(set.keys[0].kid).toBe(await thumbprint({ kty: 'oct', k: set.keys[0].k }));
+    // Without a portal KID the kid is random: a thumbprint would be a plain SHA-256 of the secret, an offline guessing oracle.
+    expect(set.keys[0].kid).not.toBe(await thumbprint({ kty: 'oct', k: set.keys[0].k }));
+    expect(set.keys[0].kid).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(result).toMatchObject({ secretArn: arn, kids: [set.keys[0].kid], written: true });
+    // The private set, and its public copy (empty for HMAC keys, which are never published).
     expect(puts).toBe(1);
+    expect(sm.current(publicArn)).toBe('{"keys":[]}');
     // The stack's own reader accepts what was written.
     expect(buildKeyRing(await parseKeySet(sm.current(arn)!, 'HS256'), 'HS256').signer.kid).toBe(set.keys[0].kid);
   });
@@ -188,13 +192,24 @@ describe('importing the portal secret from its .env', () => {
     expect(storedSet(arn).keys[0].kid).toBe(await thumbprint(publicKey.export({ format: 'jwk' }) as JWK));
   });
 
-  it('finds the secret with --secret-arn without asking CloudFormation', async () => {
-    const { arn } = deployedStack();
+  it('finds the secret with --secret-arn without asking CloudFormation, its public copy by tag or flag', async () => {
+    const { arn, publicArn } = deployedStack();
     const before = cfn.calls.DescribeStacks ?? 0;
-    const { result } = await run(['--secret-arn', arn], { envText: `PLUGIN_JWT_SECRET=${SECRET}\n` });
+    const { result } = await run(['--secret-arn', arn, '--public-keys-secret-arn', publicArn], { envText: `PLUGIN_JWT_SECRET=${SECRET}\n` });
     expect(result.secretArn).toBe(arn);
     expect(cfn.calls.DescribeStacks ?? 0).toBe(before);
     expect(storedSet(arn).keys).toHaveLength(1);
+
+    // A secret the stack created carries a tag naming its public copy.
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const tagged = sm.put(`tagged-${n}`, '{"keys":[]}', { 'jwt-api:public-keys-secret': publicArn });
+    await run(['--secret-arn', tagged, '--from-stdin', '--algorithm', 'RS256'], { stdinText: rsa.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string });
+    expect(JSON.parse(sm.current(publicArn)!).keys).toEqual([{ ...(rsa.publicKey.export({ format: 'jwk' }) as JWK), kid: storedSet(tagged).keys[0].kid, alg: 'RS256', use: 'sig' }]);
+
+    // Neither: nothing is written, and the message says what to pass.
+    const untagged = sm.put(`untagged-${n}`, '{"keys":[]}');
+    const err = await failure(['--secret-arn', untagged], { envText: `PLUGIN_JWT_SECRET=${SECRET}\n` });
+    expect(err.message).toMatch(/public copy of the key set .* cannot be found .* --public-keys-secret-arn/);
   });
 });
 
@@ -206,12 +221,14 @@ describe('importing the raw secret from standard input', () => {
     expect(await verifiesWith(portalToken(SECRET, 'HS512', 'from-pipe'), storedSet(arn).keys[0])).toBe(true);
   });
 
-  it('defaults to HS256 and a thumbprint kid', async () => {
+  it('defaults to HS256 and a random kid, which a second run keeps', async () => {
     const { stack, arn } = deployedStack();
     await run(['--stack', stack, '--from-stdin'], { stdinText: SECRET });
     const [key] = storedSet(arn).keys;
     expect(key.alg).toBe('HS256');
-    expect(key.kid).toBe(await thumbprint({ kty: 'oct', k: Buffer.from(SECRET).toString('base64url') }));
+    expect(key.kid).not.toBe(await thumbprint({ kty: 'oct', k: Buffer.from(SECRET).toString('base64url') }));
+    const again = await run(['--stack', stack, '--from-stdin'], { stdinText: SECRET });
+    expect(again.result).toMatchObject({ written: false, kids: [key.kid] });
   });
 });
 
@@ -246,11 +263,11 @@ describe('keys already in the secret', () => {
 
   it('with --replace, leaves only the imported key and does not read the old value', async () => {
     const { stack, arn } = await stackWithKeys('HS256', 'HS256');
-    const reads = sm.calls.GetSecretValue ?? 0;
+    const reads = sm.reads[arn] ?? 0;
     const { result } = await run(['--stack', stack, '--replace'], { envText: `PLUGIN_JWT_SECRET=${SECRET}\nPLUGIN_JWT_KID=only\n` });
     expect(result.kids).toEqual(['only']);
     expect(storedSet(arn).keys.map((k) => k.kid)).toEqual(['only']);
-    expect(sm.calls.GetSecretValue ?? 0).toBe(reads);
+    expect(sm.reads[arn] ?? 0).toBe(reads);
   });
 
   it('writes nothing when run again with the same input', async () => {
@@ -270,7 +287,7 @@ describe('keys already in the secret', () => {
     const { stack, arn } = deployedStack(SECRET);
     const { result } = await run(['--stack', stack], { envText: `PLUGIN_JWT_SECRET=${SECRET}\nPLUGIN_JWT_KID=portal\n` });
     expect(storedSet(arn).keys.map((k) => k.kid)).toEqual(['portal']);
-    expect(result.dropped).toEqual([await thumbprint({ kty: 'oct', k: Buffer.from(SECRET).toString('base64url') })]);
+    expect(result.dropped).toEqual([PLAIN_SECRET_KID]);
   });
 
   it('warns when a different key had the same kid', async () => {
@@ -414,9 +431,9 @@ describe('command line', () => {
     [['--secret-arn', 'my-secret'], /is not a Secrets Manager secret ARN/],
     [['--stack', 'A', '--env-file', '.env', '--from-stdin'], /--env-file \(or --dotenv\) or --from-stdin, not both/],
     [['--stack', 'A', '--env-file', 'a', '--dotenv', 'b'], /--env-file or --dotenv, not both/],
-    [['--stack', 'A', '--secret', 'x'], /Unknown option '--secret'/],
+    [['--stack', 'A', '--secret', 'x'], /^Unknown option \(not shown here\); the options are --stack, --secret-arn, /],
     [['--stack'], /argument missing/],
-    [['--stack', 'A', 'extra'], /Unexpected argument 'extra'/],
+    [['--stack', 'A', 'extra'], /^This command takes no positional arguments \(the argument is not shown here\)/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseFlags(argv)).toThrow(UsageError);
     expect(() => parseFlags(argv)).toThrow(message);
@@ -490,10 +507,22 @@ describe('command line', () => {
       expect(t.out()).toBe('');
     });
 
+    it.each([
+      ['a positional argument', ['--stack', 'A', SECRET]],
+      ['an option that looks like a secret', ['--stack', 'A', `--${SECRET}`]],
+      ['a secret given as --secret-arn', ['--secret-arn', SECRET]],
+      ['a secret given as --kid', ['--stack', 'A', '--kid', `${SECRET}\u0000`]],
+    ])('never repeats an argument value in its error: %s', async (_name, argv) => {
+      const t = io();
+      expect(await main(argv, t.value)).toBe(2);
+      expect(t.err()).toMatch(/^secret-import: error: /);
+      expect(t.err()).not.toContain(SECRET.slice(0, 8));
+    });
+
     it('exits 2 on bad arguments and 0 with the usage text for --help', async () => {
       const bad = io();
       expect(await main(['--stack'], bad.value)).toBe(2);
-      expect(bad.err()).toBe("secret-import: error: Option '--stack <value>' argument missing. Run with --help for usage.\n");
+      expect(bad.err()).toBe("secret-import: error: Option '--stack' needs a value (argument missing). Run with --help for usage.\n");
       const help = io();
       expect(await main(['--help'], help.value)).toBe(0);
       expect(help.out()).toBe(`${USAGE}\n`);
@@ -542,7 +571,7 @@ describe('command line', () => {
 
 describe('round trip: import, then the deployed functions', () => {
   function functionsReading(arn: string, acceptPortalTokens: boolean) {
-    return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: 'HS256', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) });
+    return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: 'HS256', JWT_EXPIRES_IN: '30d', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) });
   }
 
   it('the authorizer accepts keys the portal minted, and keys the stack now mints with the imported secret', async () => {

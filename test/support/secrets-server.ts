@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Algorithm } from '../../lambda/jwt/algorithms';
+import { parseKeySet, publicJwks } from '../../lambda/jwt/jwk-set';
 import { LocalHttpServer } from './local-server';
 
 interface Version {
@@ -11,6 +13,7 @@ interface StoredSecret {
   arn: string;
   name: string;
   versions: Map<string, Version>;
+  tags: Record<string, string>;
 }
 
 /**
@@ -22,22 +25,44 @@ export class LocalSecretsManager extends LocalHttpServer {
   private readonly secrets = new Map<string, StoredSecret>();
   /** Calls received, by operation name. */
   public readonly calls: Record<string, number> = {};
+  /** GetSecretValue calls, by secret ARN. */
+  public readonly reads: Record<string, number> = {};
   /** When set, every call answers with this HTTP status (a 5xx makes the SDK retry, then fail). */
   public failWith?: number;
 
   /** Creates a secret with one AWSCURRENT version; returns its ARN. */
-  put(name: string, secretString: string): string {
+  put(name: string, secretString: string, tags: Record<string, string> = {}): string {
     const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
-    const secret: StoredSecret = { arn, name, versions: new Map([[randomUUID(), { secretString, stages: ['AWSCURRENT'] }]]) };
+    const secret: StoredSecret = { arn, name, tags, versions: new Map([[randomUUID(), { secretString, stages: ['AWSCURRENT'] }]]) };
     this.secrets.set(arn, secret);
     return arn;
   }
 
-  /** What RotateSecret does before it calls the rotation function: registers `token` as AWSPENDING, empty. */
-  beginRotation(arn: string, token: string): void {
+  /**
+   * A signing secret as the stack keeps it: the private value, and its public copy beside it (what the
+   * signing-key function publishes). `env` is what the functions read them through.
+   */
+  async putKeySet(name: string, value: string, alg: Algorithm) {
+    const arn = this.put(name, value);
+    // A value that is not a key set (a test of that failure) gets an empty public copy.
+    const publicKeys = await parseKeySet(value, alg).then(publicJwks, () => ({ keys: [] }));
+    const publicArn = this.put(`${name}-public`, JSON.stringify(publicKeys));
+    return { arn, publicArn, env: { JWT_SECRET_ARN: arn, JWT_PUBLIC_KEYS_SECRET_ARN: publicArn } };
+  }
+
+  /**
+   * What RotateSecret does before it calls the rotation function: registers `token` as AWSPENDING, empty
+   * (or, as the service may do, holding a copy of the current value).
+   */
+  beginRotation(arn: string, token: string, value: 'empty' | 'copy-of-current' = 'empty'): void {
     const secret = this.find(arn)!;
     this.moveStage(secret, 'AWSPENDING', token);
-    secret.versions.set(token, { stages: ['AWSPENDING'] });
+    secret.versions.set(token, { stages: ['AWSPENDING'], secretString: value === 'copy-of-current' ? this.current(arn) : undefined });
+  }
+
+  /** What the service does after its test of a rotation setup: the pending version goes away. */
+  removeVersion(arn: string, token: string): void {
+    this.find(arn)!.versions.delete(token);
   }
 
   /** The AWSCURRENT value. */
@@ -69,6 +94,7 @@ export class LocalSecretsManager extends LocalHttpServer {
     if (!secret) return send(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
 
     if (op === 'GetSecretValue') {
+      this.reads[secret.arn] = (this.reads[secret.arn] ?? 0) + 1;
       const entry = [...secret.versions].find(([id, v]) => (input.VersionId ? id === input.VersionId : v.stages.includes(input.VersionStage ?? 'AWSCURRENT')));
       if (!entry || entry[1].secretString === undefined || (input.VersionStage && !entry[1].stages.includes(input.VersionStage))) {
         return send(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret value." });
@@ -78,13 +104,18 @@ export class LocalSecretsManager extends LocalHttpServer {
     }
     if (op === 'PutSecretValue') {
       const versionId = input.ClientRequestToken ?? randomUUID();
+      const existing = secret.versions.get(versionId);
+      // A version's value never changes: the same token with another value is refused, as the service does.
+      if (existing?.secretString !== undefined && existing.secretString !== input.SecretString) {
+        return send(400, { __type: 'ResourceExistsException', message: 'You can\'t modify an existing version, you can only create new versions.' });
+      }
       const stages: string[] = input.VersionStages ?? ['AWSCURRENT'];
       for (const stage of stages) this.moveStage(secret, stage, versionId);
       secret.versions.set(versionId, { secretString: input.SecretString, stages });
       return send(200, { ARN: secret.arn, Name: secret.name, VersionId: versionId, VersionStages: stages });
     }
     if (op === 'DescribeSecret') {
-      return send(200, { ARN: secret.arn, Name: secret.name, VersionIdsToStages: this.stagesOf(secret.arn) });
+      return send(200, { ARN: secret.arn, Name: secret.name, VersionIdsToStages: this.stagesOf(secret.arn), Tags: Object.entries(secret.tags).map(([Key, Value]) => ({ Key, Value })) });
     }
     if (op === 'UpdateSecretVersionStage') {
       const target = secret.versions.get(input.MoveToVersionId);

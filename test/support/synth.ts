@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { JwtApiStack } from '../../lib/jwt-api-stack';
@@ -22,7 +23,7 @@ export function synth(context: Record<string, unknown> = {}, env: Record<string,
   const app = new App({ context: merged });
   const config = loadConfig({ context: (k) => merged[k], env });
   const stack = new JwtApiStack(app, 'JwtApi', { config });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
   return { app, stack, config, template: Template.fromStack(stack) };
 }
 
@@ -31,4 +32,28 @@ export function normalizeTemplate(template: unknown): unknown {
   return JSON.parse(JSON.stringify(template), (_key, value) =>
     typeof value === 'string' ? value.replace(/[0-9a-f]{64}(\.zip)?/g, 'ASSET_HASH$1') : value,
   );
+}
+
+export interface ComplianceFindings {
+  /** Unacknowledged findings per plugin: "<rule> <construct path>". */
+  open: Record<string, string[]>;
+  /** Acknowledged findings per plugin (each carries its reason in the report). */
+  acknowledged: Record<string, number>;
+}
+
+/**
+ * cdk-nag (AwsSolutions) and AWS Control Tower's proactive controls (cdk-validator-cfnguard), read from
+ * the validation report synthesis writes. An outside App's synth only prints violations and sets
+ * process.exitCode (it throws for in-memory apps alone), so "synth did not throw" proves nothing.
+ */
+export function compliance(s: Synthesized): ComplianceFindings {
+  const report = JSON.parse(readFileSync(path.join(s.app.synth().directory, 'validation-report.json'), 'utf8')) as {
+    pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>; suppressedViolations?: unknown[] }>;
+  };
+  const out: ComplianceFindings = { open: {}, acknowledged: {} };
+  for (const plugin of report.pluginReports.filter((p) => ['AwsSolutions', 'cdk-validator-cfnguard'].includes(p.pluginName))) {
+    out.open[plugin.pluginName] = plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
+    out.acknowledged[plugin.pluginName] = plugin.suppressedViolations?.length ?? 0;
+  }
+  return out;
 }
