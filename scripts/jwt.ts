@@ -12,9 +12,9 @@
  */
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import { parseCommand, type Command, type TokenInput } from './jwt/args';
 import { CliError, UsageError } from './jwt/errors';
+import { keySetError, localKeySet, remoteKeySet } from './jwt/jwks';
 import { generateKeyPair, keyId, privateKeyFromPem, signingAlg } from './jwt/keys';
 import { decodeToken, signToken, verifyToken } from './jwt/token';
 
@@ -103,38 +103,9 @@ async function decode(cmd: Extract<Command, { name: 'token decode' }>, io: CliIo
   io.stdout(`${JSON.stringify({ verified: false, header, payload, dates }, null, 2)}\n`);
 }
 
-/** Key set problems, as one line naming the source (a URL without credentials or query). */
-function keySetError(err: unknown, source: string, timeoutSeconds: number): CliError {
-  const e = err as Error & { code?: string; cause?: { code?: string } };
-  if (e.code === 'ERR_JWKS_TIMEOUT') return new CliError(`no answer from the JWK Set URL ${source} within ${timeoutSeconds} s.`);
-  if (e.name === 'TypeError' && e.message === 'fetch failed') {
-    return new CliError(`cannot fetch the JWK Set from ${source}: ${e.cause?.code ?? 'network error'}.`);
-  }
-  // jose's own messages are fixed texts (no key or token material in them).
-  if (typeof e.code === 'string' && e.code.startsWith('ERR_J')) return new CliError(`JWK Set ${source}: ${e.message}.`);
-  return new CliError(`JWK Set ${source}: ${e.name}.`);
-}
-
 async function verify(cmd: Extract<Command, { name: 'token verify' }>, io: CliIo): Promise<number> {
-  let keys: JWTVerifyGetKey;
-  let source: string;
-  if ('url' in cmd.jwks) {
-    source = `${cmd.jwks.url.origin}${cmd.jwks.url.pathname}`;
-    keys = createRemoteJWKSet(cmd.jwks.url, { timeoutDuration: cmd.timeoutSeconds * 1000 });
-  } else {
-    source = resolve(io.cwd, cmd.jwks.path);
-    let json: unknown;
-    try {
-      json = JSON.parse(readText(source, '--jwks'));
-    } catch (err) {
-      throw err instanceof CliError ? err : new CliError(`--jwks ${source} is not JSON.`);
-    }
-    try {
-      keys = createLocalJWKSet(json as Parameters<typeof createLocalJWKSet>[0]);
-    } catch (err) {
-      throw keySetError(err, source, cmd.timeoutSeconds);
-    }
-  }
+  const file = (path: string) => localKeySet(readText(path, '--jwks'), path);
+  const { keys, source } = 'url' in cmd.jwks ? remoteKeySet(cmd.jwks.url, cmd.timeoutSeconds) : file(resolve(io.cwd, cmd.jwks.path));
   const token = await tokenText(cmd.token, io);
   const verdict = await verifyToken(token, keys, { algorithms: cmd.algorithms, issuer: cmd.iss, audience: cmd.aud, now: cmd.now }).catch((err) => {
     throw err instanceof CliError ? err : keySetError(err, source, cmd.timeoutSeconds);

@@ -60,8 +60,8 @@ const TAKES: Record<string, string> = {
 /** Claims the tool sets itself (or never sets): `--claim` may not touch them. */
 const REGISTERED = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'];
 
-/** An option name as typed, if it is plainly one; the tool never repeats arbitrary input. */
-const flag = (raw: string) => (/^--?[a-z][a-z0-9-]{0,30}$/i.test(raw) ? ` ${raw}` : '');
+/** A command or option name as typed, quoted, if it is plainly one: the tool never repeats arbitrary input. */
+const plain = (raw: string | undefined) => (raw !== undefined && /^-{0,2}[a-z][a-z0-9-]{0,30}$/i.test(raw) ? ` "${raw}"` : '');
 const ordinal = (n: number) => {
   const suffix = ['th', 'st', 'nd', 'rd'];
   return `${n}${suffix[((n % 100) - 20) % 10] ?? suffix[n % 100] ?? 'th'}`;
@@ -73,27 +73,35 @@ export function parseCommand(argv: string[]): Command {
   if (group === undefined) throw new UsageError('no command given.');
   if (group === '-h' || group === '--help' || group === 'help') return { name: 'help', text: USAGE };
   if (group !== 'keys' && group !== 'token') {
-    throw new UsageError(`unknown command${/^[a-z][a-z0-9-]{0,30}$/i.test(group) ? ` "${group}"` : ''}; commands: keys generate, token sign, token decode, token verify.`);
+    throw new UsageError(`unknown command${plain(group)}; commands: keys generate, token sign, token decode, token verify.`);
   }
   const name = `${group} ${sub}`;
   if (!Object.hasOwn(COMMANDS, name)) {
     if (sub === '-h' || sub === '--help') return { name: 'help', text: USAGE };
     const subs = group === 'keys' ? 'generate' : 'sign, decode, verify';
-    throw new UsageError(sub === undefined || sub.startsWith('-') ? `${group} needs a command: ${subs}.` : `unknown command "${group} ..."; ${group} commands: ${subs}.`);
+    throw new UsageError(sub === undefined || sub.startsWith('-') ? `${group} needs a command: ${subs}.` : `unknown command ${group}${plain(sub)}; ${group} commands: ${subs}.`);
   }
   try {
-    return build(name as CommandName, argv.slice(2));
+    const options = readOptions(name as CommandName, argv.slice(2));
+    return options === 'help' ? { name: 'help', text: COMMAND_USAGE[name as CommandName] } : build(name as CommandName, options);
   } catch (err) {
     if (err instanceof UsageError) err.command = name;
     throw err;
   }
 }
 
-function build(name: CommandName, args: string[]): Command {
+interface Options {
+  values: Map<string, string[]>;
+  flags: Set<string>;
+  positionals: string[];
+}
+
+/** Options and arguments, checked against the command's spec; 'help' for -h/--help anywhere. */
+function readOptions(name: CommandName, args: string[]): Options | 'help' {
   const spec = COMMANDS[name];
   // strict: false, then our own checks: Node's strict messages repeat values (a PEM after --key, a stray token).
   const { tokens } = parseArgs({ args, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, strict: false, allowPositionals: true, tokens: true });
-  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { name: 'help', text: COMMAND_USAGE[name] };
+  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return 'help';
 
   const values = new Map<string, string[]>();
   const flags = new Set<string>();
@@ -102,12 +110,13 @@ function build(name: CommandName, args: string[]): Command {
     if (t.kind === 'positional') positionals.push(t.value);
     if (t.kind !== 'option') continue;
     const option = spec.options[t.name];
-    if (!option) throw new UsageError(`unknown option${flag(t.rawName)} for ${name}.`);
+    if (!option) throw new UsageError(`unknown option${plain(t.rawName)} for ${name}.`);
     if (option.type === 'boolean') {
       if (t.value !== undefined) throw new UsageError(`--${t.name} takes no value.`);
       flags.add(t.name);
       continue;
     }
+    // Non-strict parsing takes the next word as the value even when it is the next option.
     if (t.value === undefined || (!t.inlineValue && /^--?[a-z]/i.test(t.value))) throw new UsageError(`--${t.name} needs a value.`);
     const list = values.get(t.name) ?? [];
     if (list.length > 0 && !option.multiple) throw new UsageError(`--${t.name} is given more than once.`);
@@ -116,7 +125,13 @@ function build(name: CommandName, args: string[]): Command {
     }
     values.set(t.name, [...list, t.value]);
   }
+  if (!spec.takesToken && positionals.length > 0) {
+    throw new UsageError(`${name} takes no arguments besides options; ${positionals.length === 1 ? 'one was' : `${positionals.length} were`} given.`);
+  }
+  return { values, flags, positionals };
+}
 
+function build(name: CommandName, { values, flags, positionals }: Options): Command {
   const one = (option: string) => values.get(option)?.[0];
   const required = (option: string) => {
     const value = one(option);
@@ -129,9 +144,6 @@ function build(name: CommandName, args: string[]): Command {
     if (extra !== undefined) throw new UsageError(`${name} takes one token; an extra argument was given.`);
     return value === '-' ? { stdin: true } : { value: value.trim() };
   };
-  if (!spec.takesToken && positionals.length > 0) {
-    throw new UsageError(`${name} takes no arguments besides options; ${positionals.length === 1 ? 'one was' : `${positionals.length} were`} given.`);
-  }
 
   switch (name) {
     case 'keys generate': {
@@ -160,11 +172,10 @@ function build(name: CommandName, args: string[]): Command {
     }
     case 'token decode':
       return { name, token: token() };
-    case 'token verify': {
-      const tokenInput = token();
+    case 'token verify':
       return {
         name,
-        token: tokenInput,
+        token: token(),
         jwks: jwksSource(required('jwks')),
         iss: one('iss'),
         aud: values.get('aud'),
@@ -172,7 +183,6 @@ function build(name: CommandName, args: string[]): Command {
         timeoutSeconds: one('timeout') === undefined ? 5 : duration('timeout', one('timeout')!),
         now: epoch(one('now')),
       };
-    }
   }
 }
 
@@ -212,7 +222,8 @@ function jwksSource(value: string): { url: URL } | { path: string } {
  * `--claim-json NAME=JSON` makes a number, boolean, null, array or object. Types are chosen, not guessed.
  */
 function claims(strings: string[], jsons: string[]): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
+  // A Map, so that a claim named __proto__ is a claim like any other.
+  const result = new Map<string, unknown>();
   const add = (option: string, items: string[], parse: (value: string, n: number) => unknown) =>
     items.forEach((item, i) => {
       const where = `the ${ordinal(i + 1)} --${option}`;
@@ -222,8 +233,8 @@ function claims(strings: string[], jsons: string[]): Record<string, unknown> {
       if (REGISTERED.includes(claim)) {
         throw new UsageError(`--${option} cannot set "${claim}": ${REGISTERED.join(', ')} are set by --iss, --sub, --aud, --exp or the tool itself.`);
       }
-      if (Object.hasOwn(result, claim)) throw new UsageError(`${where} names a claim that is already given.`);
-      result[claim] = parse(item.slice(eq + 1), i);
+      if (result.has(claim)) throw new UsageError(`${where} names a claim that is already given.`);
+      result.set(claim, parse(item.slice(eq + 1), i));
     });
   add('claim', strings, (value) => value);
   add('claim-json', jsons, (value, i) => {
@@ -233,5 +244,5 @@ function claims(strings: string[], jsons: string[]): Record<string, unknown> {
       throw new UsageError(`the ${ordinal(i + 1)} --claim-json value is not JSON (a string needs quotes: name='"text"').`);
     }
   });
-  return result;
+  return Object.fromEntries(result);
 }
