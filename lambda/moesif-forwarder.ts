@@ -23,8 +23,8 @@ export interface ForwarderDeps extends Pick<PostBatchesOptions, 'fetch' | 'sleep
   secrets?: () => Pick<SecretsManagerClient, 'send'>;
   /** How long a fetched Application Id is reused. @default 300000 */
   appIdTtlMs?: number;
-  /** Sampling config cache (see createSamplingSource): TTL, retry after a failure, timeout. */
-  config?: Pick<SamplingSourceOptions, 'ttlMs' | 'retryMs' | 'timeoutMs'>;
+  /** The /v1/config cache behind sampling (see createSamplingSource): TTL, retry after a failure, timeout. */
+  sampling?: Pick<SamplingSourceOptions, 'ttlMs' | 'retryMs' | 'timeoutMs'>;
 }
 
 // Retries stop this long before the Lambda deadline, so the failure is ours (logged), not a timeout.
@@ -36,7 +36,7 @@ const DEADLINE_MARGIN_MS = 3000;
  * so Lambda's asynchronous retries and then the on-failure destination (the DLQ) keep the payload.
  */
 export function createHandler(deps: ForwarderDeps = {}) {
-  const { env = process.env, now = Date.now, secrets = secretsClient, appIdTtlMs = 300_000, config, ...delivery } = deps;
+  const { env = process.env, now = Date.now, secrets = secretsClient, appIdTtlMs = 300_000, sampling: samplingOptions, ...delivery } = deps;
   let settings: { secretArn: string; baseUrl: string; sampling: SamplingSource } | undefined;
   let appId: { value: string; at: number } | undefined;
 
@@ -46,7 +46,7 @@ export function createHandler(deps: ForwarderDeps = {}) {
       settings = {
         secretArn: requireEnv(env, 'MOESIF_APPLICATION_ID_SECRET_ARN'),
         baseUrl,
-        sampling: createSamplingSource({ ...config, baseUrl, fetch: delivery.fetch, now }),
+        sampling: createSamplingSource({ ...samplingOptions, baseUrl, fetch: delivery.fetch, now }),
       };
     }
     return settings;

@@ -71,7 +71,7 @@ function eventFacts(event: MoesifEvent): RequestFacts {
   const slash = uri.indexOf('/', uri.indexOf('://') + 3);
   const query = uri.indexOf('?');
   const route = slash < 0 ? '/' : uri.slice(slash, query < 0 ? undefined : query);
-  return { verb: event.request.verb, route, ip: event.request.ip_address ?? undefined, status: event.response?.status };
+  return { verb: event.request.verb, route, ip: event.request.ip_address, status: event.response?.status };
 }
 
 /** The percentage of calls like this one that Moesif wants. */

@@ -334,7 +334,7 @@ describe('moesif forwarder: sampling as /v1/config asks', () => {
   it('fetches /v1/config once per TTL with the Application Id, then revalidates it with If-None-Match and keeps it on a 304', async () => {
     collector.documents.setConfig({ sample_rate: 0 });
     let clock = 1_000_000;
-    const handler = forwarder({ now: () => clock, config: { ttlMs: 60_000 } });
+    const handler = forwarder({ now: () => clock, sampling: { ttlMs: 60_000 } });
 
     await handler(delivery(calls(3)));
     clock += 59_999;
@@ -352,7 +352,7 @@ describe('moesif forwarder: sampling as /v1/config asks', () => {
   it('picks up a changed rate at the next revalidation', async () => {
     collector.documents.setConfig({ sample_rate: 0 });
     let clock = 0;
-    const handler = forwarder({ now: () => clock, config: { ttlMs: 60_000 } });
+    const handler = forwarder({ now: () => clock, sampling: { ttlMs: 60_000 } });
     expect(await handler(delivery(calls(5)))).toMatchObject({ sent: 0 });
     collector.documents.setConfig({ sample_rate: 100 });
     expect(await handler(delivery(calls(5)))).toMatchObject({ sent: 0 });
@@ -367,7 +367,7 @@ describe('moesif forwarder: sampling as /v1/config asks', () => {
     collector.documents.setConfig({ sample_rate: 0 });
     breakConfig();
     let clock = 0;
-    const handler = forwarder({ now: () => clock, config: { retryMs: 30_000, timeoutMs: 200 } });
+    const handler = forwarder({ now: () => clock, sampling: { retryMs: 30_000, timeoutMs: 200 } });
 
     expect(await handler(delivery(calls(4)))).toEqual({ received: 4, sent: 4, skipped: 0, sampledOut: 0 });
     expect(new Set((collector.accepted as MoesifEvent[]).map((e) => e.weight))).toEqual(new Set([1]));
