@@ -200,9 +200,9 @@ export function createGovernanceSource(options: GovernanceSourceOptions): Govern
     return lastFailed ? t - attemptedAt >= retryMs : t - loadedAt >= refreshMs;
   }
 
-  function unavailable(): GovernanceVerdict {
+  function unavailable(expired: boolean): GovernanceVerdict {
     const verdict: GovernanceVerdict = failMode === 'fail-open' ? { allow: true, reason: 'unavailable_fail_open' } : { allow: false, reason: 'unavailable_fail_closed' };
-    if (index !== undefined) {
+    if (expired) {
       verdict.expired = true;
       if (!expiryLogged) {
         expiryLogged = true;
@@ -216,7 +216,7 @@ export function createGovernanceSource(options: GovernanceSourceOptions): Govern
     async check(subject) {
       try {
         if (inflight || due()) await load().catch(() => undefined);
-        if (!index || !usable(now())) return unavailable();
+        if (!index || !usable(now())) return unavailable(index !== undefined);
         if (!missingLogged && index.facts.size > 0) {
           const missing = missingFacts(index, subject.request);
           if (missing.length > 0) {
@@ -232,7 +232,7 @@ export function createGovernanceSource(options: GovernanceSourceOptions): Govern
         return verdict;
       } catch (err) {
         log('ERROR', 'moesif governance check failed', { ...errorFields(err), failMode });
-        return unavailable();
+        return unavailable(false);
       }
     },
     async refresh() {
