@@ -1,7 +1,8 @@
 /**
  * Moesif forwarder transform throughput: decode a CloudWatch Logs delivery (base64 + gunzip +
- * JSON) and map every access-log line with toMoesif, against a bare `JSON.parse` loop over the
- * same lines, in the same run.
+ * JSON) and map every access-log line with toMoesif (a SHA-1 per line for the v5 transaction_id),
+ * against a bare `JSON.parse` loop over the same lines, in the same run; then sampling and
+ * serialization on their own.
  *
  *   node --import tsx bench/forwarder.bench.ts [lines per delivery, default 1000]
  */
@@ -10,6 +11,7 @@ import { bench, do_not_optimize, run } from 'mitata';
 import { accessLogFields } from '../lib/constructs/access-log';
 import { splitBatches } from '../lambda/moesif/client';
 import { decodeSubscription, toMoesif, toMoesifEvents } from '../lambda/moesif/event';
+import { applySampling, parseSamplingPolicy } from '../lambda/moesif/sampling';
 
 const N = Number(process.argv[2] ?? 1000);
 const EPOCH = 1795395600000;
@@ -77,6 +79,14 @@ async function main(): Promise<void> {
     for (const m of messages) do_not_optimize(JSON.parse(m));
   });
   bench(`toMoesif only, pre-decoded (${N} lines)`, () => do_not_optimize(toMoesifEvents(messages.map((message) => ({ message })))));
+  // A config with every kind of rate, so each event goes through the whole lookup.
+  const policy = parseSamplingPolicy({
+    sample_rate: 50,
+    user_sample_rate: { 'user-1': 10 },
+    company_sample_rate: { 'company-2': 25 },
+    regex_config: [{ conditions: [{ path: 'request.route', value: '^/health' }, { path: 'request.verb', value: 'GET' }], sample_rate: 0 }],
+  });
+  bench(`applySampling: rate lookup + bucket (${N} events)`, () => do_not_optimize(applySampling(events, policy)));
   bench(`splitBatches: serialize into request bodies (${N} events)`, () => do_not_optimize(splitBatches(events)));
 
   const { benchmarks } = await run();

@@ -5,11 +5,15 @@ import { requireEnv } from './shared/env';
 import { errorFields, log } from './shared/log';
 import { MoesifConfigError, MoesifDeliveryError, parseApplicationIdSecret, postBatches, type PostBatchesOptions } from './moesif/client';
 import { decodeSubscription, toMoesifEvents } from './moesif/event';
+import { applySampling } from './moesif/sampling';
+import { createSamplingSource, type SamplingSource, type SamplingSourceOptions } from './moesif/sampling-source';
 
 export interface ForwardSummary {
   received: number;
   sent: number;
   skipped: number;
+  /** Events Moesif's sample rates left out (never because its config could not be read). */
+  sampledOut: number;
 }
 
 /** What tests (and only tests) swap: the clock, the sleep between retries, the HTTP and AWS clients. */
@@ -19,6 +23,8 @@ export interface ForwarderDeps extends Pick<PostBatchesOptions, 'fetch' | 'sleep
   secrets?: () => Pick<SecretsManagerClient, 'send'>;
   /** How long a fetched Application Id is reused. @default 300000 */
   appIdTtlMs?: number;
+  /** The /v1/config cache behind sampling (see createSamplingSource): TTL, retry after a failure, timeout. */
+  sampling?: Pick<SamplingSourceOptions, 'ttlMs' | 'retryMs' | 'timeoutMs'>;
 }
 
 // Retries stop this long before the Lambda deadline, so the failure is ours (logged), not a timeout.
@@ -30,15 +36,19 @@ const DEADLINE_MARGIN_MS = 3000;
  * so Lambda's asynchronous retries and then the on-failure destination (the DLQ) keep the payload.
  */
 export function createHandler(deps: ForwarderDeps = {}) {
-  const { env = process.env, now = Date.now, secrets = secretsClient, appIdTtlMs = 300_000, ...delivery } = deps;
-  let settings: { secretArn: string; baseUrl: string } | undefined;
+  const { env = process.env, now = Date.now, secrets = secretsClient, appIdTtlMs = 300_000, sampling: samplingOptions, ...delivery } = deps;
+  let settings: { secretArn: string; baseUrl: string; sampling: SamplingSource } | undefined;
   let appId: { value: string; at: number } | undefined;
 
   function init() {
-    settings ??= {
-      secretArn: requireEnv(env, 'MOESIF_APPLICATION_ID_SECRET_ARN'),
-      baseUrl: env.MOESIF_BASE_URL || 'https://api.moesif.net',
-    };
+    if (!settings) {
+      const baseUrl = env.MOESIF_BASE_URL || 'https://api.moesif.net';
+      settings = {
+        secretArn: requireEnv(env, 'MOESIF_APPLICATION_ID_SECRET_ARN'),
+        baseUrl,
+        sampling: createSamplingSource({ ...samplingOptions, baseUrl, fetch: delivery.fetch, now }),
+      };
+    }
     return settings;
   }
 
@@ -61,7 +71,7 @@ export function createHandler(deps: ForwarderDeps = {}) {
   }
 
   return async function handler(event: CloudWatchLogsEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ForwardSummary> {
-    const { secretArn, baseUrl } = init();
+    const { secretArn, baseUrl, sampling } = init();
     let data;
     try {
       data = decodeSubscription(event?.awslogs?.data ?? '');
@@ -73,22 +83,32 @@ export function createHandler(deps: ForwarderDeps = {}) {
     if (data.messageType !== 'DATA_MESSAGE') {
       // CloudWatch Logs sends a CONTROL_MESSAGE to check that the destination is reachable.
       log('INFO', 'control message ignored', { messageType: data.messageType, logGroup: data.logGroup });
-      return { received: 0, sent: 0, skipped: 0 };
+      return { received: 0, sent: 0, skipped: 0, sampledOut: 0 };
     }
 
-    const { events, skipped, skippedReasons } = toMoesifEvents(data.logEvents);
-    const counts = { logGroup: data.logGroup, logStream: data.logStream, received: data.logEvents.length, skipped, skippedReasons };
-    if (events.length === 0) {
+    const mapped = toMoesifEvents(data.logEvents);
+    const { skipped, skippedReasons } = mapped;
+    const counts = { logGroup: data.logGroup, logStream: data.logStream, received: data.logEvents.length, skipped, skippedReasons, sampledOut: 0 };
+    if (mapped.events.length === 0) {
       log('INFO', 'nothing to forward to moesif', { ...counts, sent: 0 });
-      return { received: counts.received, sent: 0, skipped };
+      return { received: counts.received, sent: 0, skipped, sampledOut: 0 };
     }
 
+    let events = mapped.events;
     try {
       const applicationIdValue = await applicationId(secretArn);
+      const { policy, source } = await sampling.get(applicationIdValue);
+      const sampled = applySampling(events, policy);
+      events = sampled.kept;
+      counts.sampledOut = sampled.sampledOut;
+      if (events.length === 0) {
+        log('INFO', 'nothing to forward to moesif', { ...counts, sampling: source, sent: 0 });
+        return { received: counts.received, sent: 0, skipped, sampledOut: counts.sampledOut };
+      }
       const deadline = context ? now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : undefined;
       const result = await postBatches(events, { ...delivery, baseUrl, applicationId: applicationIdValue, now, deadline });
-      log('INFO', 'forwarded to moesif', { ...counts, sent: result.sent, batches: result.batches, requests: result.requests });
-      return { received: counts.received, sent: result.sent, skipped };
+      log('INFO', 'forwarded to moesif', { ...counts, sampling: source, sent: result.sent, batches: result.batches, requests: result.requests });
+      return { received: counts.received, sent: result.sent, skipped, sampledOut: counts.sampledOut };
     } catch (err) {
       const detail =
         err instanceof MoesifDeliveryError ? { sent: err.sent, failedBatch: err.batch, status: err.status, attempts: err.attempts } : err instanceof MoesifConfigError ? { sent: 0, secretArn } : { sent: 0 };

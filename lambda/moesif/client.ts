@@ -1,11 +1,12 @@
 import { log as defaultLog } from '../shared/log';
 
 /**
- * Batch limits. Moesif documents a maximum of 12 MB per POST /v1/events/batch ("Break up larger
- * batches", https://www.moesif.com/docs/api#log-api-calls-in-batch) and a hard limit of 1 MB per
- * event. We stay far below: 500 events and 1 MiB per request. An access-log event is ~0.5–1 KB,
- * so a full CloudWatch Logs delivery becomes a handful of requests, each small enough to retry
- * cheaply. Moesif's own agents send batches of 25–200 events.
+ * Batch limits. Moesif documents a maximum of 50 MB per POST /v1/events/batch ("Break up larger
+ * batches into smaller batches", https://www.moesif.com/docs/api#log-api-calls-in-batch) and a hard
+ * limit of 1 MB per event (https://www.moesif.com/docs/ingest-action-events/). We stay far below:
+ * 500 events and 1 MiB per request. An access-log event is ~0.5–1 KB (it holds only fields of one
+ * CloudWatch Logs line), so a full delivery becomes a handful of requests, each small enough to
+ * retry cheaply. Moesif's own agents send batches of 25–200 events.
  */
 export const DEFAULT_MAX_EVENTS = 500;
 export const DEFAULT_MAX_BYTES = 1024 * 1024;

@@ -1,18 +1,23 @@
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsDecodedData, CloudWatchLogsLogEvent } from 'aws-lambda';
+import { uuidV5 } from './uuid';
 
 /**
- * One API call in Moesif's event model (the body item of POST /v1/events/batch).
- * https://www.moesif.com/docs/api#log-an-api-call
+ * One API call in Moesif's event model (the body item of POST /v1/events/batch), field by field as the API
+ * reference lists them: https://www.moesif.com/docs/api#log-an-api-call
  */
 export interface MoesifEvent {
   request: {
     /** ISO 8601. */
     time: string;
-    /** Full URL. The access log has no query string, so the URI never carries one. */
+    /**
+     * Full URL. Moesif asks for the query string too, but an HTTP API access log has no `$context` variable
+     * for it, so the URI never carries one.
+     */
     uri: string;
     verb: string;
     ip_address?: string;
+    /** Map<string, string>; only what the access log has (Host, User-Agent). */
     headers: Record<string, string>;
   };
   /** Absent when the line has no usable status: Moesif accepts an event without a response. */
@@ -23,8 +28,13 @@ export interface MoesifEvent {
   };
   user_id?: string;
   company_id?: string;
+  /** The API key id (the token's `jti`), never the token: Moesif groups calls per session token. */
+  session_token?: string;
+  /** A 36-character UUID Moesif de-duplicates on; see `transactionId`. */
   transaction_id: string;
   direction: 'Incoming';
+  /** 100 / sample rate (an integer, as Moesif's agents send it), set by the forwarder on sampled events. */
+  weight?: number;
   /** Strings only: Moesif fixes a metadata key's JSON type the first time it sees it. */
   metadata: Record<string, string>;
 }
@@ -50,7 +60,16 @@ function wholeNumber(value: string | undefined): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-// A fixed namespace for this project's name-based UUIDs (RFC 9562 §5.5, version 5).
+/**
+ * Moesif asks for "a random 36 char UUID" and de-duplicates on it
+ * (https://www.moesif.com/docs/api#log-an-api-call). A name-based v5 UUID of the API id and the request id is
+ * as unique as the pair (API Gateway request ids are unique per API, not globally) and, unlike a random one,
+ * the same on every retry and DLQ redrive of a line, so Moesif keeps counting each call once.
+ */
+export function transactionId(apiId: string | undefined, requestId: string): string {
+  return uuidV5(`${apiId ?? ''}:${requestId}`);
+}
+
 /**
  * Maps one access-log line (the JSON object `accessLogFields()` defines, every value a string API
  * Gateway substituted) to a Moesif event. Never throws: a line it cannot use comes back as a skip
@@ -77,14 +96,14 @@ export function toMoesif(message: string): MapResult {
   const path = present(line, 'path');
   if (!domainName || !path?.startsWith('/')) return { ok: false, reason: 'missing_url' };
 
+  const apiId = present(line, 'apiId');
   const requestHeaders: Record<string, string> = { Host: domainName };
   const userAgent = present(line, 'userAgent');
   if (userAgent) requestHeaders['User-Agent'] = userAgent;
 
   const event: MoesifEvent = {
     request: { time: new Date(epochMs).toISOString(), uri: `https://${domainName}${path}`, verb: verb.toUpperCase(), headers: requestHeaders },
-    // Moesif de-duplicates on transaction_id, so a retried or redriven batch is not counted twice.
-    transaction_id: requestId,
+    transaction_id: transactionId(apiId, requestId),
     direction: 'Incoming',
     metadata: {},
   };
@@ -106,12 +125,16 @@ export function toMoesif(message: string): MapResult {
   if (userId) event.user_id = userId;
   const companyId = present(line, 'companyId');
   if (companyId) event.company_id = companyId;
+  const keyId = present(line, 'keyId');
+  if (keyId) event.session_token = keyId;
 
   const metadata: Record<string, string | undefined> = {
+    // The raw id, to find the call in API Gateway's and the authorizer's logs.
+    requestId,
     routeKey: present(line, 'routeKey'),
     stage: present(line, 'stage'),
-    apiId: present(line, 'apiId'),
-    keyId: present(line, 'keyId'),
+    apiId,
+    keyId,
     authorizerError: present(line, 'authorizerError'),
     integrationError: present(line, 'integrationError'),
   };

@@ -5,14 +5,15 @@ import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { accessLogFields, type AccessLogFieldsOptions } from '../../lib/constructs/access-log';
 import { MoesifConfigError, MoesifDeliveryError, MoesifRejectedError } from '../../lambda/moesif/client';
 import { toMoesif, type MoesifEvent } from '../../lambda/moesif/event';
+import { uuidV5 } from '../../lambda/moesif/uuid';
 import { createHandler, type ForwarderDeps } from '../../lambda/moesif-forwarder';
 import { logSink } from '../../lambda/shared/log';
 import { MoesifCollector } from '../support/moesif-collector';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
-const sm = new LocalSecretsManager();
-const collector = new MoesifCollector();
 const APP_ID = 'eyJhcHAiOiIxOTg6NzQ0IiwidmVyIjoiMi4xIn0.test-collector-id';
+const sm = new LocalSecretsManager();
+const collector = new MoesifCollector(APP_ID);
 const EPOCH = 1795395600000; // 2026-11-23T01:00:00.000Z
 const MODES: AccessLogFieldsOptions[] = [
   { mode: 'lambda', userIdField: 'sub', companyIdField: 'org_id' },
@@ -54,6 +55,7 @@ interface Call {
   authorizerError?: string;
   integrationError?: string;
   epochMs?: number;
+  apiId?: string;
 }
 
 const CALL: Call = { requestId: 'Jn1ZzhTzoAMEJbw=', method: 'POST', path: '/orders/42', routeKey: 'POST /orders/{id}', status: 201, user: 'user-42', company: 'acme', keyId: 'key-7' };
@@ -72,7 +74,7 @@ function contextValues(call: Call, options: AccessLogFieldsOptions): Record<stri
     '$context.path': call.path,
     '$context.domainName': 'api.example.com',
     '$context.stage': '$default',
-    '$context.apiId': 'abc123',
+    '$context.apiId': call.apiId ?? 'abc123',
     '$context.status': String(call.status),
     '$context.protocol': 'HTTP/1.1',
     '$context.responseLength': '42',
@@ -136,16 +138,19 @@ const EXPECTED: MoesifEvent = {
   response: { time: '2026-11-23T01:00:00.037Z', status: 201, headers: { 'Content-Length': '42' } },
   user_id: 'user-42',
   company_id: 'acme',
-  transaction_id: 'Jn1ZzhTzoAMEJbw=',
+  session_token: 'key-7',
+  // uuid5(TRANSACTION_NAMESPACE, 'abc123:Jn1ZzhTzoAMEJbw='), computed with Python's uuid module.
+  transaction_id: 'b90fa9d9-2ab1-59d5-8ec1-e47a54fd9f65',
   direction: 'Incoming',
-  metadata: { routeKey: 'POST /orders/{id}', stage: '$default', apiId: 'abc123', keyId: 'key-7' },
+  weight: 1,
+  metadata: { requestId: 'Jn1ZzhTzoAMEJbw=', routeKey: 'POST /orders/{id}', stage: '$default', apiId: 'abc123', keyId: 'key-7' },
 };
 
 describe('moesif forwarder: what Moesif receives', () => {
   it.each(MODES)('sends a $mode-mode access-log line as one Moesif event to /v1/events/batch with the Application Id', async (options) => {
     const summary = await forwarder()(delivery([accessLogLine(CALL, options)]));
 
-    expect(summary).toEqual({ received: 1, sent: 1, skipped: 0 });
+    expect(summary).toEqual({ received: 1, sent: 1, skipped: 0, sampledOut: 0 });
     expect(collector.requests).toHaveLength(1);
     const [req] = collector.requests;
     expect(req.method).toBe('POST');
@@ -154,20 +159,20 @@ describe('moesif forwarder: what Moesif receives', () => {
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.body).toEqual([EXPECTED]);
     expect(logged('forwarded to moesif')).toEqual([
-      expect.objectContaining({ level: 'INFO', received: 1, sent: 1, skipped: 0, batches: 1, requests: 1, logGroup: '/aws/vendedlogs/jwt-api/access' }),
+      expect.objectContaining({ level: 'INFO', received: 1, sent: 1, skipped: 0, sampledOut: 0, sampling: 'config', batches: 1, requests: 1, logGroup: '/aws/vendedlogs/jwt-api/access' }),
     ]);
   });
 
-  it.each(MODES)('still sends an anonymous call ($mode mode), without user, company or key id, and keeps the authorizer error', async (options) => {
+  it.each(MODES)('still sends an anonymous call ($mode mode), without user, company or session token, and keeps the authorizer error', async (options) => {
     const anonymous: Call = { ...CALL, user: undefined, company: undefined, keyId: undefined, status: 401, authorizerError: 'Unauthorized' };
     await forwarder()(delivery([accessLogLine(anonymous, options)]));
 
-    const { user_id: _u, company_id: _c, ...rest } = EXPECTED;
+    const { user_id: _u, company_id: _c, session_token: _s, ...rest } = EXPECTED;
     expect(collector.accepted).toEqual([
       {
         ...rest,
         response: { ...EXPECTED.response, status: 401 },
-        metadata: { routeKey: 'POST /orders/{id}', stage: '$default', apiId: 'abc123', authorizerError: 'Unauthorized' },
+        metadata: { requestId: 'Jn1ZzhTzoAMEJbw=', routeKey: 'POST /orders/{id}', stage: '$default', apiId: 'abc123', authorizerError: 'Unauthorized' },
       },
     ]);
   });
@@ -187,24 +192,25 @@ describe('moesif forwarder: what Moesif receives', () => {
     ];
     const summary = await forwarder()(delivery(messages));
 
-    expect(summary).toEqual({ received: 5, sent: 1, skipped: 4 });
+    expect(summary).toEqual({ received: 5, sent: 1, skipped: 4, sampledOut: 0 });
     expect(collector.accepted).toEqual([EXPECTED]);
     expect(logged('forwarded to moesif')).toEqual([
       expect.objectContaining({ received: 5, sent: 1, skipped: 4, skippedReasons: { not_json: 1, not_an_object: 1, missing_request_id: 1, bad_request_time: 1 } }),
     ]);
   });
 
-  it('sends nothing and reads no secret when every line is malformed', async () => {
+  it('sends nothing and reads neither the secret nor the config when every line is malformed', async () => {
     const before = sm.calls.GetSecretValue ?? 0;
     const summary = await forwarder()(delivery(['nope', '{}']));
-    expect(summary).toEqual({ received: 2, sent: 0, skipped: 2 });
+    expect(summary).toEqual({ received: 2, sent: 0, skipped: 2, sampledOut: 0 });
     expect(collector.requests).toHaveLength(0);
+    expect(collector.documents.requests).toHaveLength(0);
     expect(sm.calls.GetSecretValue ?? 0).toBe(before);
   });
 
   it('ignores the CONTROL_MESSAGE CloudWatch Logs sends to check the destination', async () => {
     const summary = await forwarder()(delivery(['CWL CONTROL MESSAGE: Checking health of destination Lambda function.'], 'CONTROL_MESSAGE'));
-    expect(summary).toEqual({ received: 0, sent: 0, skipped: 0 });
+    expect(summary).toEqual({ received: 0, sent: 0, skipped: 0, sampledOut: 0 });
     expect(collector.requests).toHaveLength(0);
     expect(logged('control message ignored')).toHaveLength(1);
   });
@@ -215,14 +221,166 @@ describe('moesif forwarder: what Moesif receives', () => {
     expect(collector.requests).toHaveLength(0);
   });
 
-  it('uses the API request id as transaction_id, so Moesif de-duplicates retried lines', () => {
-    const first = toMoesif(accessLogLine(CALL));
-    const again = toMoesif(accessLogLine(CALL, MODES[1]));
-    const other = toMoesif(accessLogLine({ ...CALL, requestId: 'Jn1ZzhTzoAMEJbx=' }));
-    if (!first.ok || !again.ok || !other.ok) throw new Error('lines should map');
-    expect(first.event.transaction_id).toBe('Jn1ZzhTzoAMEJbw=');
-    expect(again.event.transaction_id).toBe(first.event.transaction_id);
-    expect(other.event.transaction_id).not.toBe(first.event.transaction_id);
+  it('computes name-based v5 UUIDs as RFC 9562 does (its DNS example, and a second published one)', () => {
+    const DNS = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
+    // RFC 9562 Appendix A.4.
+    expect(uuidV5('www.example.com', DNS)).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+    // Terraform's uuidv5 documentation.
+    expect(uuidV5('www.terraform.io', DNS)).toBe('a5008fae-b28c-5ba5-96cd-82b4c53552d6');
+  });
+
+  it('sends a 36-character v5 UUID of API id and request id as transaction_id: the same for the same line, so Moesif de-duplicates a retry', () => {
+    const event = (call: Call, options?: AccessLogFieldsOptions) => {
+      const result = toMoesif(accessLogLine(call, options));
+      if (!result.ok) throw new Error('the line should map');
+      return result.event;
+    };
+    const first = event(CALL);
+    expect(first.transaction_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first.transaction_id).toBe('b90fa9d9-2ab1-59d5-8ec1-e47a54fd9f65');
+    expect(first.metadata.requestId).toBe('Jn1ZzhTzoAMEJbw=');
+    // The same call logged through the other format, and mapped again: the same id.
+    expect(event(CALL, MODES[1]).transaction_id).toBe(first.transaction_id);
+    expect(event(CALL).transaction_id).toBe(first.transaction_id);
+    // Another request id, or the same request id on another API: another call.
+    expect(event({ ...CALL, requestId: 'Jn1ZzhTzoAMEJbx=' }).transaction_id).toBe('cb2305f7-cdb1-53bc-8c69-f45190c41eb0');
+    expect(event({ ...CALL, apiId: 'other9' }).transaction_id).toBe('fd0bf248-d42b-54b5-8895-a032210000f3');
+  });
+
+  it('sends the same transaction_id again when a delivery is retried, so Moesif keeps one copy', async () => {
+    collector.reply({ status: 500 });
+    await forwarder({ maxAttempts: 1 })(delivery([accessLogLine(CALL)])).catch(() => undefined);
+    // Lambda's retry (or a DLQ redrive) runs the same payload in a fresh container.
+    await forwarder()(delivery([accessLogLine(CALL)]));
+    const ids = collector.requests.map((r) => (r.body as MoesifEvent[])[0].transaction_id);
+    expect(ids).toEqual(['b90fa9d9-2ab1-59d5-8ec1-e47a54fd9f65', 'b90fa9d9-2ab1-59d5-8ec1-e47a54fd9f65']);
+  });
+
+  it('sends the key id as session_token and never the token', async () => {
+    await forwarder()(delivery([accessLogLine({ ...CALL, keyId: 'k-01JD' })]));
+    const [event] = collector.accepted as MoesifEvent[];
+    expect(event.session_token).toBe('k-01JD');
+  });
+});
+
+describe('moesif forwarder: sampling as /v1/config asks', () => {
+  const calls = (n: number, call: Partial<Call> = {}) => Array.from({ length: n }, (_, i) => accessLogLine({ ...CALL, ...call, requestId: `req-${i}` }));
+  const sentIds = () => (collector.accepted as MoesifEvent[]).map((e) => e.transaction_id).sort();
+
+  it('keeps the same events on every run at sample_rate 50, sends them with weight 2 and counts the rest', async () => {
+    collector.documents.setConfig({ sample_rate: 50 });
+    const lines = calls(400);
+
+    const first = await forwarder()(delivery(lines));
+    const firstIds = sentIds();
+    const weights = new Set((collector.accepted as MoesifEvent[]).map((e) => e.weight));
+    collector.requests.length = 0;
+    // A retry or a DLQ redrive runs in another container, with a new cache.
+    const second = await forwarder()(delivery(lines));
+
+    expect(sentIds()).toEqual(firstIds);
+    expect(second).toEqual(first);
+    expect(first.sent + first.sampledOut).toBe(400);
+    // 400 draws at 50 %: 200 ± 4 standard deviations.
+    expect(first.sent).toBeGreaterThan(160);
+    expect(first.sent).toBeLessThan(240);
+    expect([...weights]).toEqual([2]);
+    expect(logged('forwarded to moesif').at(-1)).toMatchObject({ received: 400, sent: first.sent, sampledOut: first.sampledOut, sampling: 'config' });
+  });
+
+  it('sends nothing at sample_rate 0 and everything, with weight 1, at 100', async () => {
+    collector.documents.setConfig({ sample_rate: 0 });
+    expect(await forwarder()(delivery(calls(20)))).toEqual({ received: 20, sent: 0, skipped: 0, sampledOut: 20 });
+    expect(collector.requests).toHaveLength(0);
+    expect(logged('nothing to forward to moesif')).toEqual([expect.objectContaining({ sampledOut: 20, sent: 0 })]);
+
+    collector.documents.setConfig({ sample_rate: 100 });
+    expect(await forwarder()(delivery(calls(20)))).toEqual({ received: 20, sent: 20, skipped: 0, sampledOut: 0 });
+    expect(new Set((collector.accepted as MoesifEvent[]).map((e) => e.weight))).toEqual(new Set([1]));
+  });
+
+  it('takes the rate from a matching regex_config group first, then the user, then the company, then sample_rate', async () => {
+    collector.documents.setConfig({
+      sample_rate: 100,
+      user_sample_rate: { 'user-quiet': 0, 'user-loud': 100, 'user-quarter': 25 },
+      company_sample_rate: { 'acme-quiet': 0 },
+      regex_config: [{ conditions: [{ path: 'request.route', value: '^/health' }, { path: 'request.verb', value: 'GET' }], sample_rate: 0 }],
+    });
+    const lines = [
+      ...calls(10, { user: 'user-42', company: 'acme' }), // sample_rate: all sent
+      ...calls(10, { user: 'user-quiet', company: 'acme' }).map((l) => l.replace(/req-/g, 'quiet-')), // user 0
+      ...calls(10, { user: 'user-x', company: 'acme-quiet' }).map((l) => l.replace(/req-/g, 'cq-')), // company 0
+      ...calls(10, { user: 'user-loud', company: 'acme-quiet' }).map((l) => l.replace(/req-/g, 'loud-')), // user beats company
+      ...calls(10, { user: 'user-loud', method: 'GET', path: '/health/db' }).map((l) => l.replace(/req-/g, 'health-')), // regex beats user
+      ...calls(10, { user: 'user-loud', method: 'POST', path: '/health/db' }).map((l) => l.replace(/req-/g, 'hpost-')), // AND: verb differs
+      ...calls(40, { user: 'user-quarter' }).map((l) => l.replace(/req-/g, 'q-')),
+    ];
+    const summary = await forwarder()(delivery(lines));
+
+    const sent = collector.accepted as MoesifEvent[];
+    const byUser = (user: string, company?: string) => sent.filter((e) => e.user_id === user && (company === undefined || e.company_id === company));
+    expect(byUser('user-42')).toHaveLength(10);
+    expect(byUser('user-quiet')).toHaveLength(0);
+    expect(byUser('user-x')).toHaveLength(0);
+    expect(byUser('user-loud', 'acme-quiet')).toHaveLength(10);
+    expect(sent.filter((e) => e.request.uri.endsWith('/health/db')).map((e) => e.request.verb)).toEqual(Array(10).fill('POST'));
+    const quarter = byUser('user-quarter');
+    expect(quarter.length).toBeGreaterThan(0);
+    expect(quarter.length).toBeLessThan(40);
+    expect(new Set(quarter.map((e) => e.weight))).toEqual(new Set([4]));
+    expect(summary.sampledOut).toBe(30 + 40 - quarter.length);
+  });
+
+  it('fetches /v1/config once per TTL with the Application Id, then revalidates it with If-None-Match and keeps it on a 304', async () => {
+    collector.documents.setConfig({ sample_rate: 0 });
+    let clock = 1_000_000;
+    const handler = forwarder({ now: () => clock, sampling: { ttlMs: 60_000 } });
+
+    await handler(delivery(calls(3)));
+    clock += 59_999;
+    await handler(delivery(calls(3)));
+    expect(collector.documents.requestsFor('/v1/config')).toEqual([{ path: '/v1/config', applicationId: APP_ID, ifNoneMatch: undefined, status: 200 }]);
+
+    clock += 1;
+    expect(await handler(delivery(calls(3)))).toMatchObject({ sent: 0, sampledOut: 3 });
+    expect(collector.documents.requestsFor('/v1/config').map((r) => [r.ifNoneMatch, r.status])).toEqual([
+      [undefined, 200],
+      [collector.documents.tagOf('/v1/config'), 304],
+    ]);
+  });
+
+  it('picks up a changed rate at the next revalidation', async () => {
+    collector.documents.setConfig({ sample_rate: 0 });
+    let clock = 0;
+    const handler = forwarder({ now: () => clock, sampling: { ttlMs: 60_000 } });
+    expect(await handler(delivery(calls(5)))).toMatchObject({ sent: 0 });
+    collector.documents.setConfig({ sample_rate: 100 });
+    expect(await handler(delivery(calls(5)))).toMatchObject({ sent: 0 });
+    clock = 60_000;
+    expect(await handler(delivery(calls(5)))).toMatchObject({ sent: 5, sampledOut: 0 });
+  });
+
+  it.each([
+    ['answers 500', () => void (collector.documents.failWith = 500)],
+    ['stalls past the timeout', () => void (collector.documents.delayMs = 5_000)],
+  ])('sends every event (weight 1) and logs it when /v1/config %s, and asks again only after the retry interval', async (_, breakConfig) => {
+    collector.documents.setConfig({ sample_rate: 0 });
+    breakConfig();
+    let clock = 0;
+    const handler = forwarder({ now: () => clock, sampling: { retryMs: 30_000, timeoutMs: 200 } });
+
+    expect(await handler(delivery(calls(4)))).toEqual({ received: 4, sent: 4, skipped: 0, sampledOut: 0 });
+    expect(new Set((collector.accepted as MoesifEvent[]).map((e) => e.weight))).toEqual(new Set([1]));
+    expect(logged('moesif config unavailable, sending every event')).toEqual([expect.objectContaining({ level: 'WARN', error: 'MoesifUnavailableError' })]);
+    expect(logged('forwarded to moesif').at(-1)).toMatchObject({ sampling: 'unavailable', sent: 4, sampledOut: 0 });
+
+    collector.documents.failWith = undefined;
+    collector.documents.delayMs = undefined;
+    clock = 29_999;
+    expect(await handler(delivery(calls(4)))).toMatchObject({ sent: 4 });
+    clock = 30_000;
+    expect(await handler(delivery(calls(4)))).toMatchObject({ sent: 0, sampledOut: 4 });
+    expect(collector.documents.requestsFor('/v1/config').filter((r) => r.status === 200)).toHaveLength(1);
   });
 });
 
@@ -301,7 +459,7 @@ describe('moesif forwarder: delivery, retries and failure', () => {
     const calls = Array.from({ length: 1201 }, (_, i) => accessLogLine({ ...CALL, requestId: `req-${i}` }));
     const summary = await forwarder()(delivery(calls));
 
-    expect(summary).toEqual({ received: 1201, sent: 1201, skipped: 0 });
+    expect(summary).toEqual({ received: 1201, sent: 1201, skipped: 0, sampledOut: 0 });
     expect(collector.requests.map((r) => (r.body as unknown[]).length)).toEqual([500, 500, 201]);
     const ids = collector.accepted.map((e) => (e as MoesifEvent).transaction_id);
     expect(new Set(ids).size).toBe(1201);
@@ -374,7 +532,7 @@ describe('moesif forwarder: the Application Id secret', () => {
     const handler = forwarder();
     await expect(handler(delivery([accessLogLine(CALL)]))).rejects.toBeInstanceOf(MoesifConfigError);
     sm.put(name, APP_ID);
-    await expect(handler(delivery([accessLogLine(CALL)]))).resolves.toEqual({ received: 1, sent: 1, skipped: 0 });
+    await expect(handler(delivery([accessLogLine(CALL)]))).resolves.toEqual({ received: 1, sent: 1, skipped: 0, sampledOut: 0 });
   });
 
   it('keeps using the cached Application Id when Secrets Manager fails after the TTL', async () => {
@@ -412,7 +570,7 @@ describe('moesif forwarder: the exported handler', () => {
   it('reads MOESIF_APPLICATION_ID_SECRET_ARN and MOESIF_BASE_URL from the environment', async () => {
     process.env.MOESIF_APPLICATION_ID_SECRET_ARN = secretArn;
     process.env.MOESIF_BASE_URL = `${collector.url}/`;
-    await expect(load()(delivery([accessLogLine(CALL)]))).resolves.toEqual({ received: 1, sent: 1, skipped: 0 });
+    await expect(load()(delivery([accessLogLine(CALL)]))).resolves.toEqual({ received: 1, sent: 1, skipped: 0, sampledOut: 0 });
     expect(collector.requests[0]).toMatchObject({ path: '/v1/events/batch', headers: expect.objectContaining({ 'x-moesif-application-id': APP_ID }) });
   });
 

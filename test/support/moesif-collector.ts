@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { LocalHttpServer } from './local-server';
+import { MoesifDocuments } from './moesif-config-server';
 
 export interface Reply {
   status: number;
@@ -18,13 +19,21 @@ export interface RecordedRequest {
 }
 
 /**
- * A Moesif Collector API stand-in on 127.0.0.1: records every request and answers from a script
+ * A Moesif Collector API stand-in on 127.0.0.1: records every batch POST and answers from a script
  * (`reply(...)`, used up in order), then with `fallback` (201, as Moesif answers a created batch).
+ * GET /v1/config and /v1/rules are answered by `documents` (with their own request record), as on api.moesif.net.
  */
 export class MoesifCollector extends LocalHttpServer {
   private script: Reply[] = [];
   public fallback: Reply = { status: 201 };
+  /** The batch requests, in arrival order (document GETs are in `documents.requests`). */
   public readonly requests: RecordedRequest[] = [];
+  public readonly documents: MoesifDocuments;
+
+  constructor(applicationId?: string) {
+    super();
+    this.documents = new MoesifDocuments(applicationId);
+  }
 
   /** Answers the next requests with these replies, in order; then `fallback` again. */
   reply(...replies: Reply[]): this {
@@ -43,6 +52,7 @@ export class MoesifCollector extends LocalHttpServer {
     this.script = [];
     this.fallback = { status: 201 };
     this.requests.length = 0;
+    this.documents.reset();
   }
 
   /** The events of every batch the collector accepted (2xx), in arrival order. */
@@ -51,6 +61,7 @@ export class MoesifCollector extends LocalHttpServer {
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') return this.documents.handle(req, res);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -18,16 +18,14 @@ interface Document {
 const TAG_HEADERS: Record<string, string> = { '/v1/config': 'X-Moesif-Config-ETag', '/v1/rules': 'X-Moesif-Rules-Tag' };
 
 /**
- * A small Moesif API on 127.0.0.1 serving `GET /v1/config` and `GET /v1/rules` as the governance SDKs read
- * them: the application id in `X-Moesif-Application-Id` (anything else gets 401), a version tag in Moesif's
- * header and in `ETag`, and 304 when `If-None-Match` carries the current tag. It can answer 500, stall, or be
- * taken down so connections are refused.
+ * Moesif's `GET /v1/config` and `GET /v1/rules` as the agents read them: the application id in
+ * `X-Moesif-Application-Id` (anything else gets 401), a version tag in Moesif's header and in `ETag`, and 304 when
+ * `If-None-Match` carries the current tag. It can answer an error status or stall. `LocalMoesif` serves it on its
+ * own port; `MoesifCollector` serves it beside the batch endpoint, as api.moesif.net does.
  */
-export class LocalMoesif {
-  private server?: Server;
-  private port = 0;
+export class MoesifDocuments {
   private readonly docs = new Map<string, Document>();
-  /** Every request received, in order. */
+  /** Every document request received, in order. */
   public readonly requests: MoesifRequestRecord[] = [];
   /** When set, every request gets this status. */
   public failWith?: number;
@@ -35,35 +33,16 @@ export class LocalMoesif {
   public delayMs?: number;
 
   constructor(public readonly applicationId = 'test-moesif-app-id') {
+    this.reset();
+  }
+
+  /** Empty documents, no failure, no delay, no recorded requests. */
+  reset(): void {
+    this.failWith = undefined;
+    this.delayMs = undefined;
+    this.requests.length = 0;
     this.setConfig({});
     this.setRules([]);
-  }
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as AddressInfo).port;
-    return this.url;
-  }
-
-  get running(): boolean {
-    return this.server !== undefined;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Closes the listener and every open connection: later requests are refused. `start()` brings it back on the same port. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /** Replaces /v1/config; the tag changes with the content. */
@@ -95,7 +74,8 @@ export class LocalMoesif {
     this.docs.set(path, { body, tag });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request for a document. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const applicationId = header(req, 'x-moesif-application-id');
     const ifNoneMatch = header(req, 'if-none-match');
@@ -114,6 +94,39 @@ export class LocalMoesif {
     const tags = { ETag: doc.tag, [TAG_HEADERS[path]]: doc.tag };
     if (ifNoneMatch === doc.tag) return send(304, undefined, tags);
     return send(200, doc.body, tags);
+  }
+}
+
+/** `MoesifDocuments` on its own port on 127.0.0.1, which can be taken down (connections refused) and brought back. */
+export class LocalMoesif extends MoesifDocuments {
+  private server?: Server;
+  private port = 0;
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.url;
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Closes the listener and every open connection: later requests are refused. `start()` brings it back on the same port. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
 
