@@ -43,12 +43,18 @@ function assetLocator(dir: string): (resource: CfnResource) => string | undefine
   };
 }
 
-/** A template file on its own (its folder's asset manifests locate the code). */
-export function readTemplateFile(file: string): StackAssembly {
+/**
+ * A template file on its own (its folder's asset manifests locate the code). The stack name (which
+ * seeds the local physical names, so the state folder's keys match) is `stackName`, else the one CDK
+ * recorded in the resources' paths, else the file name.
+ */
+export function readTemplateFile(file: string, stackName?: string): StackAssembly {
   const templateFile = path.resolve(file);
   const template = readJson<CfnTemplate>(templateFile);
   if (!template.Resources) throw new Error(`${file} is not a CloudFormation template (no Resources).`);
-  return { stackName: path.basename(templateFile).replace(/\.template\.json$/, '').replace(/\.json$/, ''), templateFile, template, codeDir: assetLocator(path.dirname(templateFile)) };
+  const cdkPath = Object.values(template.Resources).map((r) => r.Metadata?.['aws:cdk:path']).find((p): p is string => typeof p === 'string');
+  const name = stackName ?? cdkPath?.split('/')[0] ?? path.basename(templateFile).replace(/\.template\.json$/, '').replace(/\.json$/, '');
+  return { stackName: name, templateFile, template, codeDir: assetLocator(path.dirname(templateFile)) };
 }
 
 /** The stack of a cloud assembly folder (`cdk.out`); `stackName` picks one when there are several. */

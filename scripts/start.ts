@@ -21,7 +21,7 @@ Synthesizes the app and serves the stack's HTTP API on 127.0.0.1, wired by the t
   --port <n>               port of the API (default: $PORT, else 3000; 0 = any free port)
   --template <file>        serve this template instead of synthesizing (its folder holds the assets)
   --assembly <dir>         serve a synthesized cloud assembly (cdk.out) instead of synthesizing
-  --stack <name>           the stack to serve when the assembly has several
+  --stack <name>           the stack to serve when the assembly has several (with --template: its name)
   --state <dir>            local state: keys, tables, access logs (default: .local)
   --iam-principal <arn>    who AWS_IAM routes see for an x-admin-token request
   -h, --help               this text
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   let stack;
   if (values.template) {
-    stack = readTemplateFile(values.template);
+    stack = readTemplateFile(values.template, values.stack);
   } else if (values.assembly) {
     stack = readAssembly(path.resolve(values.assembly), values.stack);
   } else {

@@ -54,6 +54,13 @@ export class StartedServer {
     });
   }
 
+  /** Waits until `count` lines pass `test`; returns them. */
+  async waitForCount(test: (line: string) => boolean, count: number, timeoutMs = 5000): Promise<string[]> {
+    let seen = 0;
+    await this.waitFor((l) => test(l) && ++seen >= count, timeoutMs, `${count} matching lines`).catch(() => undefined);
+    return this.lines.filter(test);
+  }
+
   /** Stdout lines that are whole JSON documents (the Moesif events). */
   get jsonLines(): Record<string, unknown>[] {
     return this.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -85,4 +85,8 @@ describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode
     expect(statSync(state).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(state, 'secretsmanager.json')).mode & 0o777).toBe(0o600);
   });
+
+  it('stops cleanly on Ctrl-C', async () => {
+    expect(await server.stop()).toBe(0);
+  });
 });
