@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { LocalHttpApi } from './api/gateway';
 import type { StackAssembly } from './assembly';
 import { LocalAwsEndpoint } from './aws-endpoint';
@@ -50,6 +51,9 @@ export interface RunningStack {
 export async function startLocal(options: StartOptions): Promise<RunningStack> {
   const { stack, print } = options;
   const state = new StateFolder(options.stateDir);
+  // Custom resources are called again only when their properties change, which assumes the services
+  // still hold what they created: with no secrets kept, that record is void.
+  if (!existsSync(state.file('secretsmanager.json'))) rmSync(state.file('custom-resources.json'), { force: true });
   const env: Environment = {
     region: stack.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     account: stack.account ?? '123456789012',

@@ -11,8 +11,8 @@ function stageBody(stage: StageModel): Record<string, unknown> {
     stageVariables: stage.stageVariables,
     autoDeploy: true,
     description: stage.description,
-    createdDate: stage.createdDate,
-    lastUpdatedDate: stage.lastUpdatedDate,
+    createdDate: stage.createdDate || undefined,
+    lastUpdatedDate: stage.lastUpdatedDate || undefined,
     accessLogSettings: stage.accessLog ? { destinationArn: stage.accessLog.destinationArn, format: stage.accessLog.format } : undefined,
   };
 }
