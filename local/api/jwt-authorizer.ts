@@ -30,6 +30,12 @@ function reasonOf(err: unknown): string {
       return 'the token was signed by an unknown key';
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
       return 'the token is signed with an algorithm API Gateway does not accept';
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return 'the token is not a valid JWT';
+    case 'ERR_JWKS_TIMEOUT':
+    case 'ERR_JOSE_GENERIC':
+      return `the issuer's keys could not be read`;
     default:
       return 'the token signature is invalid';
   }
@@ -69,15 +75,23 @@ export class JwtAuthorizers {
     if (!values) return UNAUTHORIZED;
     const token = values[0].replace(/^Bearer\s+/i, '').trim();
     const { issuer, audience } = authorizer.jwt ?? { issuer: '', audience: [] };
+    let alg: string;
+    try {
+      alg = decodeProtectedHeader(token).alg ?? 'none';
+    } catch {
+      return invalid('the token is not a valid JWT');
+    }
+    if (!RSA_ALGORITHMS.includes(alg)) return invalid(`signing method ${alg} is invalid`);
+    let keys: KeyGetter;
+    try {
+      keys = await this.keySet(issuer);
+    } catch (err) {
+      return invalid(`the issuer's keys could not be read (${(err as Error).message})`);
+    }
     let payload: JWTPayload;
     try {
-      const alg = decodeProtectedHeader(token).alg ?? 'none';
-      if (!RSA_ALGORITHMS.includes(alg)) return invalid(`signing method ${alg} is invalid`);
-      const keys = await this.keySet(issuer);
       ({ payload } = await jwtVerify(token, keys, { issuer, algorithms: RSA_ALGORITHMS, requiredClaims: ['exp'], currentDate: this.now() }));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === undefined) return invalid(`the issuer's keys could not be read (${(err as Error).message})`);
       return invalid(reasonOf(err));
     }
     if (typeof payload.iat === 'number' && payload.iat * 1000 > this.now().getTime()) return invalid('the token was issued in the future');
