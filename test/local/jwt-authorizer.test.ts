@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { JwtAuthorizers } from '../../local/api/jwt-authorizer';
+import type { IdentityFacts } from '../../local/api/identity-source';
 import type { AuthorizerModel } from '../../local/api/model';
 
 let server: Server;
@@ -26,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => new Promise((r) => server.close(r)));
 
 const authorizer = (): AuthorizerModel => ({ logicalId: 'J', id: 'j1', name: 'J', type: 'JWT', identitySource: ['$request.header.Authorization'], ttlSeconds: 0, simpleResponses: false, payloadFormatVersion: '2.0', jwt: { issuer, audience: ['jwt-api'] } });
-const facts = (authorization?: string) => ({ headers: authorization ? { authorization } : {}, query: {}, stageVariables: {}, context: () => undefined });
+const facts = (authorization?: string): IdentityFacts => ({ headers: authorization ? { authorization } : {}, query: {}, stageVariables: {}, context: () => undefined });
 const sign = (claims: JWTPayload, exp: number | string = '1h') => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setIssuedAt().setExpirationTime(exp).sign(privateKey);
 
 describe('JwtAuthorizers (API Gateway JWT authorizer)', () => {

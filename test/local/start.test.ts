@@ -61,7 +61,8 @@ describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode
     }
     expect(await call(`${url}/orders`)).toMatchObject({ status: 401, body: { message: 'Unauthorized' } });
 
-    // Revocation, once the stack has the route (DELETE /keys/{keyId}).
+    // Revocation, once the stack has the route (DELETE /keys/{keyId}). API Gateway's JWT authorizer has no
+    // revocation list, so a revoked key is refused in Lambda mode only.
     const template = JSON.parse(readFileSync(path.join(state, 'cdk.out', 'JwtApi.template.json'), 'utf8'));
     const revokeRoute = Object.values(template.Resources as Record<string, { Type: string; Properties: { RouteKey?: string } }>).find(
       (r) => r.Type === 'AWS::ApiGatewayV2::Route' && /^DELETE \/keys\/\{[^}]+\}$/.test(r.Properties.RouteKey ?? ''),
@@ -69,8 +70,10 @@ describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode
     if (revokeRoute) {
       const revoked = await call(`${url}/keys/${keyId}`, { method: 'DELETE', headers: { 'x-admin-token': adminToken } });
       expect(revoked.status).toBeLessThan(300);
-      const refused = await call(`${url}/orders`, { headers: { authorization: `Bearer ${key}` } });
-      expect([401, 403]).toContain(refused.status);
+      if (mode === 'lambda') {
+        const refused = await call(`${url}/orders`, { headers: { authorization: `Bearer ${key}` } });
+        expect([401, 403]).toContain(refused.status);
+      }
     }
 
     const event = await server.waitFor((l) => {
