@@ -30,7 +30,12 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 async function lambdaProxy(lambda: LocalLambda, integration: IntegrationModel, input: IntegrationInput): Promise<IntegrationOutcome> {
   const v1 = integration.payloadFormatVersion === '1.0';
   const event = v1 ? proxyEventV1(input.record, input.req, input) : proxyEventV2(input.record, input.req, input);
-  const result = await lambda.invoke(integration.uri ?? '', event);
+  // The integration's own timeout (30 s at most) answers 503 while the function may still run on.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), integration.timeoutMs)));
+  const result = await Promise.race([lambda.invoke(integration.uri ?? '', event), timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') return { response: message(503, 'Service Unavailable'), latencyMs: integration.timeoutMs, error: `The integration timed out after ${integration.timeoutMs} ms` };
   if (!result.ok) {
     return { response: message(500, 'Internal Server Error'), latencyMs: result.durationMs, error: `${result.error.errorType}: ${result.error.errorMessage}` };
   }
