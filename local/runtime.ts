@@ -7,6 +7,7 @@ import { routeTable } from './console';
 import { deploy } from './deploy';
 import { LocalDynamoDb } from './dynamodb';
 import { LocalLambda } from './functions';
+import { lambdaEnvironment } from './lambda-environment';
 import { LocalLogs } from './logs';
 import { moesifEnvironment } from './moesif';
 import { LocalMoesifCollector } from './moesif-collector';
@@ -106,34 +107,7 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
         stoppers.push(() => api.stop());
         return api;
       },
-      runtimeEnvironment: (fn) => ({
-        AWS_REGION: env.region,
-        AWS_DEFAULT_REGION: env.region,
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: randomBytes(20).toString('base64'),
-        // Every AWS call goes to the local endpoint; DynamoDB to dynalite.
-        AWS_ENDPOINT_URL: awsUrl,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: awsUrl,
-        AWS_ENDPOINT_URL_APIGATEWAYV2: awsUrl,
-        AWS_ENDPOINT_URL_LAMBDA: awsUrl,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        // Keep the host's AWS profiles out of the functions.
-        AWS_CONFIG_FILE: state.file('no-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: state.file('no-aws-credentials'),
-        AWS_LAMBDA_FUNCTION_NAME: fn.name,
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
-        AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
-        AWS_LAMBDA_LOG_STREAM_NAME: 'local',
-        AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime ?? 'nodejs'}`,
-        AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
-        // The functions run on this Node.js, not the template's runtime: the banner says so once.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        LAMBDA_TASK_ROOT: fn.codeDir ?? '',
-        TZ: 'UTC',
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-      }),
+      runtimeEnvironment: (fn) => lambdaEnvironment(fn, { region: env.region, accessKeyId, awsUrl, dynamodbUrl, state }),
       adjustEnvironment: (fnEnv) => moesifEnvironment(fnEnv, { baseUrl: moesifBaseUrl, applicationId: options.moesifApplicationId, secrets, print }),
       print,
     });
