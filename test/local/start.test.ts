@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { call, freePort, startServer, type StartedServer } from './server';
+
+/** The README's quick start against `npm start`, once per authorizer mode, each from its own synth. */
+describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode) => {
+  const state = mkdtempSync(path.join(tmpdir(), `npm-start-${mode}-`));
+  let server: StartedServer;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = await startServer(['--state', state, '-c', `authorizer=${mode}`], { PORT: String(port) }, 100_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+
+  it('listens on PORT on 127.0.0.1 and prints the admin token and routes', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${port}`);
+    expect(server.adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(server.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\s+POST\s+\/keys\s+AWS_IAM/), expect.stringMatching(mode === 'native' ? /\$default\s+JWT/ : /\$default\s+CUSTOM/)]));
+  });
+
+  it('walks the quick start: discovery, mint, call, bad key, no admin token, revoke, Moesif event', async () => {
+    const { url, adminToken } = server;
+
+    const discovery = await call(`${url}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(discovery.body.issuer).toBe(url);
+    const jwks = await call(`${url}/.well-known/jwks.json`);
+    expect(jwks.status).toBe(200);
+    expect((jwks.body.keys as unknown[]).length).toBeGreaterThan(0);
+
+    const mintBody = JSON.stringify({ user_id: 'user-42', company_id: 'acme' });
+    const unsigned = await call(`${url}/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: mintBody });
+    expect(unsigned).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+    const wrongToken = await call(`${url}/keys`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-token': `${adminToken}x` }, body: mintBody });
+    expect(wrongToken.status).toBe(403);
+
+    const minted = await call(`${url}/keys`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-admin-token': adminToken }, body: mintBody });
+    expect(minted.status).toBe(201);
+    const key = minted.body.apikey as string;
+    const keyId = minted.body.key_id as string;
+
+    const ok = await call(`${url}/orders`, { headers: { authorization: `Bearer ${key}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ routeKey: '$default', path: '/orders', identity: { userId: 'user-42', companyId: 'acme', keyId } });
+
+    // A forged signature: the Lambda authorizer answers isAuthorized:false (403), the JWT authorizer 401.
+    const [head, payload] = key.split('.');
+    const forged = `${head}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
+    const bad = await call(`${url}/orders`, { headers: { authorization: `Bearer ${forged}` } });
+    if (mode === 'lambda') expect(bad).toMatchObject({ status: 403, body: { message: 'Forbidden' } });
+    else {
+      expect(bad).toMatchObject({ status: 401, body: { message: 'Unauthorized' } });
+      expect(bad.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    }
+    expect(await call(`${url}/orders`)).toMatchObject({ status: 401, body: { message: 'Unauthorized' } });
+
+    // Revocation, once the stack has the route (DELETE /keys/{keyId}). API Gateway's JWT authorizer has no
+    // revocation list, so a revoked key is refused in Lambda mode only.
+    const template = JSON.parse(readFileSync(path.join(state, 'cdk.out', 'JwtApi.template.json'), 'utf8'));
+    const revokeRoute = Object.values(template.Resources as Record<string, { Type: string; Properties: { RouteKey?: string } }>).find(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && /^DELETE \/keys\/\{[^}]+\}$/.test(r.Properties.RouteKey ?? ''),
+    );
+    if (revokeRoute) {
+      const revoked = await call(`${url}/keys/${keyId}`, { method: 'DELETE', headers: { 'x-admin-token': adminToken } });
+      expect(revoked.status).toBeLessThan(300);
+      if (mode === 'lambda') {
+        const refused = await call(`${url}/orders`, { headers: { authorization: `Bearer ${key}` } });
+        expect([401, 403]).toContain(refused.status);
+      }
+    }
+
+    const event = await server.waitFor((l) => {
+      if (!l.startsWith('{')) return false;
+      const e = JSON.parse(l);
+      return e.request?.uri?.endsWith('/orders') && e.response?.status === 200;
+    }, 15_000, 'the Moesif event of GET /orders');
+    expect(JSON.parse(event)).toMatchObject({ user_id: 'user-42', company_id: 'acme', request: { verb: 'GET' }, response: { status: 200 }, metadata: { keyId } });
+  }, 60_000);
+
+  it('keeps key material in a private state folder', () => {
+    expect(statSync(state).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(state, 'secretsmanager.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('stops cleanly on Ctrl-C', async () => {
+    expect(await server.stop()).toBe(0);
+  });
+});
