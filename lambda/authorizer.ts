@@ -6,7 +6,7 @@ import type { KeyRing } from './jwt/jwk-set';
 import { verifyingKeys, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
 import { parseApplicationIdSecret } from './moesif/client';
-import { createGovernanceSource, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
+import { createGovernanceSource, parseGovernanceMaxStaleMs, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
 import { extractToken, verifyToken } from './jwt/verify';
 
 export interface AuthorizerContext {
@@ -33,6 +33,7 @@ function governanceFrom(env: NodeJS.ProcessEnv): GovernanceSource | undefined {
   return createGovernanceSource({
     baseUrl: env.MOESIF_BASE_URL || undefined,
     failMode: mode,
+    maxStaleMs: parseGovernanceMaxStaleMs(env.GOVERNANCE_MAX_STALE_SECONDS),
     loadApplicationId: async () => parseApplicationIdSecret((await secretsClient().send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString),
   });
 }

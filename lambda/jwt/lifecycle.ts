@@ -48,6 +48,15 @@ export function signerOf(set: PrivateJwkSet | undefined, alg: Algorithm, now: nu
   return set?.keys.find((k) => k.alg === alg && inWindow(k, now));
 }
 
+/**
+ * The first moment at or after `now` at which no key of `alg` would sign (Infinity when none): the signer
+ * can only change at a window edge, so checking `now` and every later edge covers all time.
+ */
+export function signingGap(set: PrivateJwkSet | undefined, alg: Algorithm, now: number): number {
+  const edges = (set?.keys ?? []).flatMap((k) => [k.activates_at, k.retired_at]).filter((t): t is number => t !== undefined && t > now);
+  return [now, ...edges].sort((a, b) => a - b).find((t) => !signerOf(set, alg, t)) ?? Infinity;
+}
+
 /** The last moment a token signed by `key` can be valid, plus the margin; Infinity while it may still sign. */
 export function keepUntil(key: PrivateJwk, fallbackLifetime: number): number {
   if (key.retired_at === undefined) return Infinity;
@@ -73,27 +82,31 @@ function prune(keys: PrivateJwk[], opts: LifecycleOptions): PrivateJwk[] {
 }
 
 /**
- * A deploy (custom resource Create or Update) with `alg` configured: when no key of `alg` signs now (the
- * first deploy, or an algorithm change, including back to an algorithm whose keys a rotation retired),
- * a fresh key goes first and signs at once. Keys of other algorithms stay as they are: functions still on
- * the old algorithm keep signing with them until the deploy updates them, and the next rotation retires them.
+ * A deploy (custom resource Create or Update) with `alg` configured. When a key of `alg` does not sign now
+ * and for good (the first deploy; an algorithm change, including back to an algorithm whose keys a
+ * rotation retired; a signer that a rotation for another algorithm retires soon), a fresh key goes first
+ * and signs from the moment the others would stop (at once when nothing signs now). Keys of other
+ * algorithms stay as they are: functions still on the old algorithm keep signing with them until the
+ * deploy updates them, and the next rotation retires them.
  */
 export async function ensureSigner(current: PrivateJwkSet | undefined, alg: Algorithm, opts: LifecycleOptions): Promise<{ set: PrivateJwkSet; created?: PrivateJwk }> {
   const keys = withLifetimes(current?.keys ?? [], opts);
-  if (signerOf({ keys }, alg, opts.now)) return { set: { keys: prune(keys, opts) } };
+  const gap = signingGap({ keys }, alg, opts.now);
+  if (gap === Infinity) return { set: { keys: prune(keys, opts) } };
   const created: PrivateJwk = { ...(await (opts.generate ?? generateJwk)(alg)), max_token_lifetime: opts.maxLifetimeSeconds };
+  if (gap > opts.now) created.activates_at = gap;
   return { set: { keys: prune([created, ...keys], opts) }, created };
 }
 
 /**
- * A rotation at `now`: a fresh key of `alg` first, published now and signing after the publish delay;
- * every key that could sign then retires at that moment, so the hand-over leaves no gap (I1) and the
- * retention of each retired key counts from its real last signature (I2). With no signer to hand over from,
- * the fresh key signs at once (waiting would only stop minting).
+ * A rotation at `now`: a fresh key of `alg` first, published now and signing after the publish delay (or
+ * earlier, when the current signer's window would end before that); every key that could sign then retires
+ * at that moment, so the hand-over leaves no gap (I1) and the retention of each retired key counts from its
+ * real last signature (I2). With no signer to hand over from, the fresh key signs at once.
  */
 export async function rotateKeySet(current: PrivateJwkSet | undefined, alg: Algorithm, opts: LifecycleOptions): Promise<PrivateJwkSet> {
   const { now, publishDelaySeconds = PUBLISH_DELAY_SECONDS } = opts;
-  const handover = signerOf(current, alg, now) ? now + publishDelaySeconds : now;
+  const handover = Math.min(now + publishDelaySeconds, signingGap(current, alg, now));
   const retired = withLifetimes(current?.keys ?? [], opts).map((k) =>
     k.retired_at === undefined || k.retired_at > handover ? { ...k, retired_at: handover } : k,
   );
