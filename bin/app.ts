@@ -8,7 +8,12 @@ import { JwtApiStack } from '../lib/jwt-api-stack';
 const app = new App();
 let config;
 try {
-  config = loadConfig({ context: (key) => app.node.tryGetContext(key), env: process.env });
+  config = loadConfig({
+    context: (key) => app.node.tryGetContext(key),
+    contextKeys: Object.keys(app.node.getAllContext()),
+    env: process.env,
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+  });
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`Configuration error: ${err.message}`);
@@ -16,8 +21,7 @@ try {
   }
   throw err;
 }
-const stackName = (app.node.tryGetContext('stackName') as string | undefined) ?? 'JwtApi';
-new JwtApiStack(app, stackName, {
+new JwtApiStack(app, config.stackName, {
   config,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

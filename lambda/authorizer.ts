@@ -22,6 +22,8 @@ interface State {
   env: JwtEnv;
   keys: KeySource<KeyRing>;
   governance?: GovernanceSource;
+  /** API Gateway's authorizer cache is off (AUTHORIZER_CACHE_TTL_SECONDS=0): each answer serves one request. */
+  cacheOff: boolean;
 }
 let state: State | undefined;
 
@@ -45,6 +47,7 @@ function init(): State {
       env,
       keys: verifyingKeys(env),
       governance: governanceFrom(process.env),
+      cacheOff: process.env.AUTHORIZER_CACHE_TTL_SECONDS === '0',
     };
     // Start loading the rules with the first token rather than after it.
     void state.governance?.refresh();
@@ -58,7 +61,7 @@ function init(): State {
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
   try {
-    const { env, keys, governance } = init();
+    const { env, keys, governance, cacheOff } = init();
     const token = extractToken(event.identitySource?.[0] ?? event.headers?.authorization);
     let result = verifyToken(token, await keys.get(), env);
     // A kid we have not seen may be a key added by a rotation since the cache was filled.
@@ -69,9 +72,13 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
       log('INFO', 'token refused', { reason: result.reason, detail: result.detail, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
       return DENY;
     }
-    // Only user and company are passed: the answer is cached per Authorization header for every route,
-    // so route- or IP-dependent rules could not be enforced correctly here.
-    const verdict = await governance?.check({ userId: result.userId, companyId: result.companyId });
+    // API Gateway reuses an answer for every request with the same key while it is cached, so request
+    // facts (route, IP, headers) may decide only when nothing is cached; otherwise rules on them are
+    // skipped (and logged), never guessed.
+    const request = cacheOff
+      ? { verb: event.requestContext?.http?.method, route: event.rawPath, ip: event.requestContext?.http?.sourceIp, headers: event.headers }
+      : undefined;
+    const verdict = await governance?.check({ userId: result.userId, companyId: result.companyId, request });
     if (verdict && !verdict.allow) {
       log('INFO', 'token refused by Moesif governance', { ...verdict, userId: result.userId, companyId: result.companyId, requestId: event.requestContext?.requestId });
       return DENY;

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { ALGORITHMS, isAlgorithm, isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
-import { parseDurationSeconds } from '../lambda/shared/duration';
+import { isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
+import { howToSet, isPlainClaimName, SETTINGS, SettingValueError, type FailMode, type GovernanceMode, type Mode, type Setting, type SettingKey, type SettingValue } from './settings';
 
-/** A setting that cannot work: the message names the setting and how to fix it. */
+export type { FailMode, GovernanceMode } from './settings';
+
+/** A setting that cannot work: the message names the setting, how to set it, and how to fix it. */
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -11,26 +13,30 @@ export class ConfigError extends Error {
   }
 }
 
-export type GovernanceMode = 'off' | 'fail-open' | 'fail-closed';
-
 /** How the gateway checks tokens: a discriminated union, so mode-only settings cannot leak across. */
 export type AuthorizerConfig =
   | { mode: 'native' }
   | {
       mode: 'lambda';
-      /** Seconds API Gateway caches an authorizer answer per token and route. */
+      /** Seconds API Gateway caches an authorizer answer per key. */
       cacheTtlSeconds: number;
       /** Accept the keys the Moesif Developer Portal's JWT plugin minted (no iss/aud/kid). */
       acceptPortalTokens: boolean;
-      /** Deny users and companies that a Moesif blocking rule covers. */
+      /** Deny callers a Moesif governance rule blocks. */
       moesifGovernance: GovernanceMode;
+      /** After this long without reading Moesif's rules, fail-closed refuses and fail-open allows. */
+      governanceMaxStaleSeconds: number;
+      /** What a cold authorizer answers while the key registry cannot be read. */
+      revocationFailMode: FailMode;
+      /** How often a warm authorizer reads the revocations made since its last read. */
+      revocationRefreshSeconds: number;
     };
 
 export interface JwtConfig {
   algorithm: Algorithm;
   userIdField: string;
   companyIdField: string;
-  /** Longest lifetime of a minted key, in seconds (JWT_EXPIRES_IN). */
+  /** Longest lifetime of a minted key, in seconds (JWT_EXPIRES_IN); also the ceiling on `exp` at the gateway. */
   expiresInSeconds: number;
   /** `iss` of minted keys; undefined means the API's own URL. */
   issuer?: string;
@@ -41,14 +47,13 @@ export interface JwtConfig {
 export interface MoesifConfig {
   /** Ship access logs to Moesif. */
   enabled: boolean;
-  /** SNS topic the forwarding alarms notify. */
-  alarmTopicArn?: string;
   /** Secret holding the Moesif Application Id; undefined means the stack creates one to fill in. */
   applicationIdSecretArn?: string;
   baseUrl: string;
 }
 
 export interface AppConfig {
+  stackName: string;
   authorizer: AuthorizerConfig;
   jwt: JwtConfig;
   /** An existing signing secret; undefined means the stack creates and fills one. */
@@ -57,7 +62,7 @@ export interface AppConfig {
   keyRotationDays: number;
   /** HTTPS URL the API proxies to; undefined means the bundled echo backend. */
   backendUrl?: string;
-  /** IAM roles allowed to call POST /keys (the portal backend). */
+  /** IAM roles allowed to call POST /keys and the key admin routes (the portal backend). */
   minterRoleArns: string[];
   logRetentionDays: number;
   /** Customer-managed KMS key for every log group; undefined means CloudWatch Logs' own encryption. */
@@ -65,279 +70,285 @@ export interface AppConfig {
   /** The $default stage's default route throttling. */
   throttle: { rateLimit: number; burstLimit: number };
   moesif: MoesifConfig;
+  /** SNS topic the alarms notify; undefined means the stack creates one. */
+  alarmTopicArn?: string;
   /** Things that synthesize but deserve a look; the stack prints them as CDK warnings. */
   warnings: string[];
 }
 
-/** Where settings come from: cdk context first, then the environment (portal names accepted). */
+/** Where settings come from: cdk context, then the real environment, then a portal .env (`-c envFile`). */
 export interface ConfigSources {
   context: (key: string) => unknown;
   env: Record<string, string | undefined>;
+  /** Every context key given (to catch a misspelt `-c` key); CDK's own keys are left alone. */
+  contextKeys?: string[];
+  /** The account the stack deploys to, when known (CDK_DEFAULT_ACCOUNT). */
+  account?: string;
 }
 
 const DAY = 86_400;
 const LONG_NATIVE_LIFETIME = 7 * DAY;
-const MAX_ROTATION_DAYS = 1000;
 const MAX_LIVE_KEYS = 10;
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const REGISTERED_CLAIMS = ['iss', 'aud', 'exp', 'nbf', 'iat', 'jti'];
 
-/** Variables the portal's `.env` may hold that name a secret value: noticed, never read. */
+/** Variables a portal `.env` may hold that name a secret value: noticed, never read. */
 export const SECRET_VARIABLES = ['PLUGIN_JWT_SECRET', 'JWT_SECRET'];
 
-/**
- * Reads one setting: the cdk context key, then each environment name in order
- * (the portal's `PLUGIN_JWT_*` before the plain `JWT_*`). Empty strings count as unset.
- */
-function lookup(sources: ConfigSources, contextKey: string, envNames: string[]): { value: string | undefined; from: string } {
-  const fromContext = sources.context(contextKey);
-  if (fromContext !== undefined && fromContext !== null && fromContext !== '') return { value: String(fromContext), from: `context "${contextKey}"` };
-  for (const name of envNames) {
-    const v = sources.env[name];
-    if (v !== undefined && v !== '') return { value: v, from: `environment variable ${name}` };
-  }
-  return { value: undefined, from: `context "${contextKey}"` };
-}
-
-function jwtNames(suffix: string): string[] {
-  return [`PLUGIN_JWT_${suffix}`, `JWT_${suffix}`];
-}
-
-function integer(raw: { value: string | undefined; from: string }, fallback: number, min: number, max: number, fix: string): number {
-  if (raw.value === undefined) return fallback;
-  const n = Number(raw.value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${raw.from} is "${raw.value}": it must be a whole number from ${min} to ${max}. ${fix}`);
-  }
-  return n;
-}
-
-function bool(raw: { value: string | undefined; from: string }, fallback: boolean): boolean {
-  if (raw.value === undefined) return fallback;
-  const v = raw.value.toLowerCase();
-  if (v === 'true' || v === '1' || v === 'yes') return true;
-  if (v === 'false' || v === '0' || v === 'no') return false;
-  throw new ConfigError(`${raw.from} is "${raw.value}": use true or false.`);
-}
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
-/** An https URL; plain http only for loopback when `allowLoopback` (a local Moesif stand-in). */
-function httpsUrl(raw: { value: string | undefined; from: string }, what: string, allowLoopback = false): string | undefined {
-  if (raw.value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw.value);
-  } catch {
-    throw new ConfigError(`${raw.from} is "${raw.value}": ${what} must be an absolute https:// URL.`);
-  }
-  if (url.protocol === 'http:' && allowLoopback && LOOPBACK.test(url.hostname)) return raw.value;
-  if (url.protocol !== 'https:') throw new ConfigError(`${raw.from} is "${raw.value}": ${what} must use https://, so tokens and data never cross the network in clear text.`);
-  return raw.value;
+interface Found {
+  raw: string;
+  /** Where it came from, for messages: `-c jwtAlgorithm`, `environment variable JWT_ALGORITHM`, `JWT_ALGORITHM in .env`. */
+  from: string;
 }
 
 /**
- * A secret's complete ARN, with the six characters Secrets Manager appends to the name: from a name
- * alone the IAM grants cannot tell "my-secret-AbCdEf" (complete) from "my-secret" (partial).
+ * Reads settings from the three sources in one order, written once: cdk context, then the real environment
+ * (under any of the setting's names, the portal's `PLUGIN_JWT_*` first), then the `.env` file. Empty
+ * strings count as unset.
  */
-function secretArn(raw: { value: string | undefined; from: string }): string | undefined {
-  if (raw.value === undefined) return undefined;
-  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(raw.value)) {
-    throw new ConfigError(
-      `${raw.from} is "${raw.value}": give the secret's complete ARN, ending in the 6 characters Secrets Manager adds to the name ` +
-        '(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, as `aws secretsmanager describe-secret` shows it).',
-    );
+class Sources {
+  private readonly file: Record<string, string> = {};
+  private readonly fileName?: string;
+  private readonly values = new Map<SettingKey, unknown>();
+
+  constructor(private readonly sources: ConfigSources) {
+    const file = this.contextValue('envFile');
+    if (file === undefined) return;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`-c envFile names ${file}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`);
+    }
+    this.file = parseDotenv(text);
+    this.fileName = file;
+    // The secret's value is dropped here, before anything else can see it.
+    for (const name of SECRET_VARIABLES) if (name in this.file) this.file[name] = this.file[name] === '' ? '' : '<present>';
   }
-  return raw.value;
+
+  private contextValue(key: string): string | undefined {
+    const v = this.sources.context(key);
+    return v === undefined || v === null || v === '' ? undefined : String(v);
+  }
+
+  find(s: Setting<unknown>): Found | undefined {
+    const fromContext = this.contextValue(s.key);
+    if (fromContext !== undefined) return { raw: fromContext, from: `-c ${s.key}` };
+    for (const name of s.env) {
+      const v = this.sources.env[name];
+      if (v !== undefined && v !== '') return { raw: v, from: `environment variable ${name}` };
+    }
+    for (const name of s.env) {
+      const v = this.file[name];
+      if (v !== undefined && v !== '') return { raw: v, from: `${name} in ${this.fileName}` };
+    }
+    return undefined;
+  }
+
+  /** The setting's value, or `fallback` when it is not set; a bad value throws naming the setting and how to set it. */
+  get<K extends SettingKey>(key: K, fallback: SettingValue<K>): SettingValue<K>;
+  get<K extends SettingKey>(key: K): SettingValue<K> | undefined;
+  get<K extends SettingKey>(key: K, fallback?: SettingValue<K>): SettingValue<K> | undefined {
+    if (this.values.has(key)) return this.values.get(key) as SettingValue<K>;
+    const s = SETTINGS[key] as Setting<SettingValue<K>>;
+    const found = this.find(s);
+    let value = fallback;
+    if (found) {
+      try {
+        value = s.parse(found.raw);
+      } catch (err) {
+        if (!(err instanceof SettingValueError)) throw err;
+        throw new ConfigError(`${found.from} is "${found.raw}": ${err.message}. (${key}: ${howToSet(s)})`);
+      }
+    }
+    this.values.set(key, value);
+    return value;
+  }
+
+  /** Where a setting was given, or undefined when it was not. */
+  given(key: SettingKey): string | undefined {
+    return this.find(SETTINGS[key])?.from;
+  }
+
+  /** The secret variables present (in the environment or the file), with whether they are empty. */
+  secretVariables(): Array<{ name: string; where: string; empty: boolean }> {
+    const out: Array<{ name: string; where: string; empty: boolean }> = [];
+    for (const name of SECRET_VARIABLES) {
+      if (this.sources.env[name] !== undefined) out.push({ name, where: 'the environment', empty: this.sources.env[name] === '' });
+      else if (name in this.file) out.push({ name, where: this.fileName!, empty: this.file[name] === '' });
+    }
+    return out;
+  }
 }
 
-function topicArn(raw: { value: string | undefined; from: string }): string | undefined {
-  if (raw.value === undefined) return undefined;
-  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(raw.value)) {
-    throw new ConfigError(`${raw.from} is "${raw.value}": give an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>).`);
+/** Context keys of this app look like `jwtAlgorithm`; CDK's own have `:`, `@`, `/` or `-` (feature flags, lookups). */
+const APP_KEY = /^[a-z][A-Za-z0-9]*$/;
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
   }
-  return raw.value;
+  return d[a.length][b.length];
 }
 
-/** Merges the `.env` file named by `-c envFile=PATH` under the real environment (real variables win). */
-function withEnvFile(sources: ConfigSources): ConfigSources {
-  const file = sources.context('envFile');
-  if (file === undefined || file === '') return sources;
-  let text: string;
-  try {
-    text = readFileSync(String(file), 'utf8');
-  } catch (err) {
-    throw new ConfigError(`context "envFile" names ${String(file)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`);
+function unknownKeys(keys: string[]): void {
+  const known = Object.keys(SETTINGS);
+  for (const key of keys) {
+    if (!APP_KEY.test(key) || known.includes(key)) continue;
+    // A near spelling, or a truncation ("jwtAlgo"), is worth suggesting.
+    const best = known.map((k) => ({ k, d: k.toLowerCase().startsWith(key.toLowerCase()) ? 0 : distance(key, k) })).sort((a, b) => a.d - b.d)[0];
+    const hint = best.d <= Math.max(2, Math.floor(key.length / 4)) ? ` Did you mean -c ${best.k}?` : '';
+    throw new ConfigError(`-c ${key} is not a setting of this app, so it would be ignored.${hint} The settings are listed in the README's Configuration table.`);
   }
-  const fromFile = parseDotenv(text);
-  // The secret's value is dropped here, before anything else can see it.
-  for (const name of SECRET_VARIABLES) if (name in fromFile) fromFile[name] = '<present>';
-  return { context: sources.context, env: { ...fromFile, ...sources.env } };
 }
 
-/** Builds and validates the whole configuration; every failure is a ConfigError naming the setting and the fix. */
-export function loadConfig(rawSources: ConfigSources): AppConfig {
-  const sources = withEnvFile(rawSources);
+/** Builds and validates the whole configuration; every failure is a ConfigError naming the setting, how to set it and the fix. */
+export function loadConfig(sources: ConfigSources): AppConfig {
+  unknownKeys(sources.contextKeys ?? []);
+  const s = new Sources(sources);
   const warnings: string[] = [];
+  const set = (key: SettingKey) => `${key} (${howToSet(SETTINGS[key])})`;
 
-  const modeRaw = lookup(sources, 'authorizer', ['AUTHORIZER_MODE']);
-  const mode = modeRaw.value ?? 'lambda';
-  if (mode !== 'native' && mode !== 'lambda') {
-    throw new ConfigError(`${modeRaw.from} is "${mode}": use "native" (API Gateway's JWT authorizer, RS256) or "lambda" (bundled Lambda authorizer, any algorithm).`);
+  const mode: Mode = s.get('authorizer', 'lambda');
+  const secrets = s.secretVariables();
+  const portalSecret = secrets.find((v) => !v.empty);
+
+  // A portal .env without an algorithm signs HS256 (jsonwebtoken's default): default to it, and say so.
+  let algorithm = s.get('jwtAlgorithm');
+  if (algorithm === undefined && portalSecret) {
+    if (mode === 'native') {
+      throw new ConfigError(
+        `${portalSecret.name} is set in ${portalSecret.where} and no algorithm is, so the portal's keys are HS256, which API Gateway's JWT authorizer cannot verify. ` +
+          `Set ${set('jwtAlgorithm')} to RS256 if the portal signs with a PEM key, or use -c authorizer=lambda.`,
+      );
+    }
+    algorithm = 'HS256';
+    warnings.push(`${portalSecret.name} is set in ${portalSecret.where} and no algorithm is: using HS256, what the portal signs with by default. Set ${set('jwtAlgorithm')} to say otherwise.`);
   }
-
-  const algRaw = lookup(sources, 'jwtAlgorithm', jwtNames('ALGORITHM'));
-  const algorithm = algRaw.value ?? 'RS256';
-  if (!isAlgorithm(algorithm)) throw new ConfigError(`${algRaw.from} is "${algorithm}": use one of ${ALGORITHMS.join(', ')}.`);
+  algorithm ??= 'RS256';
   if (mode === 'native' && algorithm !== 'RS256') {
     throw new ConfigError(
-      `${algRaw.from} is "${algorithm}" but authorizer is "native": API Gateway's JWT authorizer only verifies RS256 ` +
-        `(RSA keys from a JWKS). Set jwtAlgorithm to RS256, or use -c authorizer=lambda${isSymmetric(algorithm) ? ' to keep HMAC keys' : ''}.`,
+      `${s.given('jwtAlgorithm')} is "${algorithm}" but authorizer is "native": API Gateway's JWT authorizer only verifies RS256 (RSA keys from a JWKS). ` +
+        `Set ${set('jwtAlgorithm')} to RS256, or use -c authorizer=lambda${isSymmetric(algorithm) ? ' to keep HMAC keys' : ''}.`,
     );
   }
 
-  const userRaw = lookup(sources, 'jwtUserIdField', jwtNames('USER_ID_FIELD'));
-  const companyRaw = lookup(sources, 'jwtCompanyIdField', jwtNames('COMPANY_ID_FIELD'));
-  const userIdField = userRaw.value ?? 'sub';
-  const companyIdField = companyRaw.value ?? 'org_id';
-  for (const [raw, field] of [[userRaw, userIdField], [companyRaw, companyIdField]] as const) {
-    if (REGISTERED_CLAIMS.includes(field)) throw new ConfigError(`${raw.from} is "${field}", a registered JWT claim the issuer sets itself: pick another claim name, such as "sub" or "org_id".`);
-    if (mode === 'native' && !CLAIM_NAME.test(field)) {
-      throw new ConfigError(`${raw.from} is "${field}": in native mode the claim is read as $context.authorizer.claims.${field}, so use letters, digits and underscores only, or use -c authorizer=lambda.`);
+  const userIdField = s.get('jwtUserIdField', 'sub');
+  const companyIdField = s.get('jwtCompanyIdField', 'org_id');
+  for (const [key, field] of [['jwtUserIdField', userIdField], ['jwtCompanyIdField', companyIdField]] as const) {
+    if (mode === 'native' && !isPlainClaimName(field)) {
+      throw new ConfigError(`${s.given(key)} is "${field}": in native mode the claim is read as $context.authorizer.claims.${field}, so use letters, digits and underscores only, or use -c authorizer=lambda. (${set(key)})`);
     }
   }
   if (userIdField === companyIdField) {
-    throw new ConfigError(`jwtUserIdField and jwtCompanyIdField are both "${userIdField}": Moesif needs the user and the company apart. Set JWT_COMPANY_ID_FIELD to another claim, e.g. "org_id".`);
+    const fix = userIdField === 'org_id' ? `set jwtUserIdField back to "sub" (the user claim), or set ${set('jwtCompanyIdField')} to the claim holding the company` : `set ${set('jwtCompanyIdField')} to the claim holding the company, e.g. "org_id"`;
+    throw new ConfigError(`jwtUserIdField and jwtCompanyIdField are both "${userIdField}": Moesif needs the user and the company apart. ${fix}.`);
   }
 
-  const expRaw = lookup(sources, 'jwtExpiresIn', jwtNames('EXPIRES_IN'));
-  const expiresInSeconds = parseDurationSeconds(expRaw.value ?? '30d');
-  if (expiresInSeconds === undefined) {
-    throw new ConfigError(`${expRaw.from} is "${expRaw.value}": give a positive lifetime in seconds ("3600") or with a unit ("12h", "30d").`);
-  }
+  // Native mode cannot revoke a key: its default lifetime is a day, so the documented command is clean.
+  const expiresInSeconds = s.get('jwtExpiresIn', mode === 'native' ? DAY : 30 * DAY);
   if (mode === 'native' && expiresInSeconds > LONG_NATIVE_LIFETIME) {
     warnings.push(
-      `JWT_EXPIRES_IN is ${expiresInSeconds} s (${Math.round(expiresInSeconds / DAY)} days) with the native authorizer, which cannot revoke a key before it expires. ` +
-        'Shorten it, or use -c authorizer=lambda.',
+      `${s.given('jwtExpiresIn')} is ${expiresInSeconds} s (${Math.round(expiresInSeconds / DAY)} days) with the native authorizer, which cannot revoke a key before it expires. ` +
+        `Shorten ${set('jwtExpiresIn')}, or use -c authorizer=lambda.`,
     );
   }
 
-  const issRaw = lookup(sources, 'jwtIssuer', jwtNames('ISSUER'));
-  let issuer = issRaw.value;
+  const issuer = s.get('jwtIssuer');
   if (issuer !== undefined && mode === 'native') {
-    httpsUrl(issRaw, 'the issuer (API Gateway fetches <issuer>/.well-known/openid-configuration)');
+    const from = s.given('jwtIssuer');
+    if (!/^https:\/\//.test(issuer)) throw new ConfigError(`${from} is "${issuer}": the issuer must use https:// (API Gateway fetches <issuer>/.well-known/openid-configuration). (${set('jwtIssuer')})`);
     if (issuer.endsWith('/')) {
-      throw new ConfigError(`${issRaw.from} is "${issuer}": drop the trailing slash. API Gateway compares "iss" as an exact string and appends /.well-known/openid-configuration itself.`);
+      throw new ConfigError(`${from} is "${issuer}": drop the trailing slash. API Gateway compares "iss" as an exact string and appends /.well-known/openid-configuration itself. (${set('jwtIssuer')})`);
     }
   }
-  if (issuer === '') issuer = undefined;
-  const audience = lookup(sources, 'jwtAudience', jwtNames('AUDIENCE')).value ?? 'jwt-api';
-  const clockToleranceSeconds = integer(lookup(sources, 'jwtClockToleranceSeconds', jwtNames('CLOCK_TOLERANCE_SECONDS')), 30, 0, 300, 'A few seconds covers clock skew.');
 
-  const acceptRaw = lookup(sources, 'acceptPortalTokens', ['JWT_ACCEPT_PORTAL_TOKENS']);
-  const acceptPortalTokens = bool(acceptRaw, false);
+  const acceptPortalTokens = s.get('acceptPortalTokens', false);
   if (acceptPortalTokens && mode === 'native') {
-    throw new ConfigError(`${acceptRaw.from} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use -c authorizer=lambda while old portal keys are in use.`);
+    throw new ConfigError(`${s.given('acceptPortalTokens')} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use -c authorizer=lambda while old portal keys are in use.`);
   }
   if (acceptPortalTokens) {
     const until = new Date(Date.now() + expiresInSeconds * 1000).toISOString().slice(0, 10);
     warnings.push(
-      'acceptPortalTokens is on: any holder of the portal\'s shared secret can mint keys that this API accepts, without iss, aud or kid. ' +
-        `Turn it off once the portal's keys have expired (the longest JWT_EXPIRES_IN ahead: ${until}).`,
+      "acceptPortalTokens is on: any holder of the portal's shared secret can mint keys that this API accepts, without iss, aud or kid. " +
+        `Turn it off once the portal's keys have expired (the longest jwtExpiresIn ahead: ${until}).`,
     );
   }
 
-  const governanceRaw = lookup(sources, 'moesifGovernance', ['MOESIF_GOVERNANCE']);
-  // "on" picks the safe default: analytics must not take the API down.
-  const governance = (governanceRaw.value === 'on' || governanceRaw.value === 'true' ? 'fail-open' : governanceRaw.value === 'false' ? 'off' : governanceRaw.value ?? 'off') as GovernanceMode;
-  if (!['off', 'fail-open', 'fail-closed'].includes(governance)) {
-    throw new ConfigError(`${governanceRaw.from} is "${governance}": use off, on (= fail-open: allow calls when Moesif is unreachable) or fail-closed.`);
-  }
+  const governance = s.get('moesifGovernance', 'off');
   if (governance !== 'off' && mode === 'native') {
-    throw new ConfigError(`${governanceRaw.from} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use -c authorizer=lambda.`);
+    throw new ConfigError(`${s.given('moesifGovernance')} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use -c authorizer=lambda.`);
   }
 
-  const cacheTtlSeconds = integer(lookup(sources, 'authorizerCacheTtlSeconds', ['AUTHORIZER_CACHE_TTL_SECONDS']), 300, 0, 3600, 'API Gateway caches authorizer results for at most 3600 seconds.');
-
-  const signingSecretArn = secretArn(lookup(sources, 'signingSecretArn', ['JWT_SECRET_ARN']));
-  // A rotation retires the signer and keeps it while its tokens can be valid: rotating much more
-  // often than keys live would pile retired keys up in the secret (64 KB at most).
+  const signingSecretArn = s.get('signingSecretArn');
+  // A rotation keeps each retired key while its tokens can be valid: rotating much more often than keys
+  // live would pile keys up in the secret (64 KB at most).
   const minRotationDays = Math.max(1, Math.ceil(expiresInSeconds / DAY / MAX_LIVE_KEYS));
-  const rotationRaw = lookup(sources, 'keyRotationDays', ['KEY_ROTATION_DAYS']);
-  const defaultRotation = signingSecretArn ? 0 : Math.max(90, minRotationDays);
-  const keyRotationDays = integer(rotationRaw, defaultRotation, 0, MAX_ROTATION_DAYS, 'Use 0 to turn rotation off.');
+  const keyRotationDays = s.get('keyRotationDays', signingSecretArn ? 0 : Math.max(90, minRotationDays));
   if (keyRotationDays > 0 && keyRotationDays < minRotationDays) {
     throw new ConfigError(
-      `${rotationRaw.from} is ${keyRotationDays} but keys live up to ${expiresInSeconds} s and a rotation keeps each retired key that long, ` +
-        `so the secret would hold more than ${MAX_LIVE_KEYS} keys. Use at least ${minRotationDays} days, or shorten JWT_EXPIRES_IN.`,
+      `${s.given('keyRotationDays')} is ${keyRotationDays} but keys live up to ${expiresInSeconds} s and a rotation keeps each retired key that long, ` +
+        `so the secret would hold more than ${MAX_LIVE_KEYS} keys. Use at least ${minRotationDays} days, or shorten ${set('jwtExpiresIn')}.`,
     );
   }
 
-  for (const name of SECRET_VARIABLES) {
-    if (sources.env[name] !== undefined && sources.env[name] !== '') {
-      warnings.push(
-        `${name} is set, and is never read into this app or its template. Put it into the signing secret with ` +
-          '`npm run secret:import -- --stack <StackName> --env-file <path>` after the first deploy.',
-      );
-      break;
-    }
+  for (const secret of secrets) {
+    warnings.push(
+      secret.empty
+        ? `${secret.name} is set but empty in ${secret.where}: there is no portal secret to import, and portal keys cannot be checked. Fill it in, or remove it.`
+        : `${secret.name} is set in ${secret.where}, and is never read into this app or its template. Put it into the signing secret with ` +
+            '`npm run secret:import -- --stack <StackName> --dotenv <path>` after the first deploy.',
+    );
   }
 
-  const minterRoleArns = (lookup(sources, 'minterRoleArns', ['KEY_MINTER_ROLE_ARNS']).value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const roleArn of minterRoleArns) {
-    if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+/.test(roleArn)) {
-      throw new ConfigError(`minterRoleArns has "${roleArn}": list IAM role ARNs (arn:aws:iam::123456789012:role/portal-backend), comma separated.`);
-    }
-  }
+  const minterRoleArns = s.get('minterRoleArns', []);
   // HTTP APIs have no resource policy, so IAM authorization only admits principals of the API's own account.
   const minterAccounts = new Set(minterRoleArns.map((a) => a.split(':')[4]));
   if (minterAccounts.size > 1) {
-    throw new ConfigError(`minterRoleArns names roles in several accounts (${[...minterAccounts].join(', ')}): POST /keys uses IAM authorization, which admits only roles of the account the API runs in.`);
+    throw new ConfigError(`${s.given('minterRoleArns')} names roles in several accounts (${[...minterAccounts].join(', ')}): the key routes use IAM authorization, which admits only roles of the account the API runs in.`);
+  }
+  if (sources.account && minterAccounts.size === 1 && !minterAccounts.has(sources.account)) {
+    throw new ConfigError(`${s.given('minterRoleArns')} names roles of account ${[...minterAccounts][0]}, but the stack deploys to ${sources.account}: the key routes use IAM authorization, which admits only roles of the API's own account.`);
   }
 
-  const retentionRaw = lookup(sources, 'logRetentionDays', ['LOG_RETENTION_DAYS']);
-  const logRetentionDays = integer(retentionRaw, 30, 1, 3653, '');
-  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
-    throw new ConfigError(`${retentionRaw.from} is ${logRetentionDays}: CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(', ')}.`);
-  }
-
-  const kmsRaw = lookup(sources, 'logsKmsKeyArn', ['LOGS_KMS_KEY_ARN']);
-  if (kmsRaw.value !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(kmsRaw.value)) {
-    throw new ConfigError(`${kmsRaw.from} is "${kmsRaw.value}": give a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key id>) whose key policy lets logs.<region>.amazonaws.com use it.`);
-  }
-
-  const throttle = {
-    rateLimit: integer(lookup(sources, 'throttleRateLimit', ['THROTTLE_RATE_LIMIT']), 1000, 1, 100_000, 'Requests per second across the stage.'),
-    burstLimit: integer(lookup(sources, 'throttleBurstLimit', ['THROTTLE_BURST_LIMIT']), 2000, 1, 100_000, 'Concurrent requests the stage absorbs in a burst.'),
-  };
-
-  const moesifBaseRaw = lookup(sources, 'moesifBaseUrl', ['MOESIF_BASE_URL']);
-  const moesifBaseUrl = (httpsUrl(moesifBaseRaw, 'the Moesif base URL', true) ?? 'https://api.moesif.net').replace(/\/+$/, '');
-  const moesif: MoesifConfig = {
-    enabled: bool(lookup(sources, 'moesifForwarding', ['MOESIF_FORWARDING']), true),
-    alarmTopicArn: topicArn(lookup(sources, 'alarmTopicArn', ['ALARM_TOPIC_ARN'])),
-    applicationIdSecretArn: secretArn(lookup(sources, 'moesifApplicationIdSecretArn', ['MOESIF_APPLICATION_ID_SECRET_ARN'])),
-    baseUrl: moesifBaseUrl,
-  };
-
-  const authorizer: AuthorizerConfig =
-    mode === 'native' ? { mode } : { mode, cacheTtlSeconds, acceptPortalTokens, moesifGovernance: governance };
-
-  return {
-    authorizer,
-    jwt: { algorithm, userIdField, companyIdField, expiresInSeconds, issuer, audience, clockToleranceSeconds },
+  const config: AppConfig = {
+    stackName: s.get('stackName', 'JwtApi'),
+    authorizer:
+      mode === 'native'
+        ? { mode }
+        : {
+            mode,
+            cacheTtlSeconds: s.get('authorizerCacheTtlSeconds', 300),
+            acceptPortalTokens,
+            moesifGovernance: governance,
+            governanceMaxStaleSeconds: s.get('governanceMaxStaleSeconds', 600),
+            revocationFailMode: s.get('revocationFailMode', 'closed'),
+            revocationRefreshSeconds: s.get('revocationRefreshSeconds', 5),
+          },
+    jwt: { algorithm, userIdField, companyIdField, expiresInSeconds, issuer, audience: s.get('jwtAudience', 'jwt-api'), clockToleranceSeconds: s.get('jwtClockToleranceSeconds', 30) },
     signingSecretArn,
     keyRotationDays,
-    backendUrl: httpsUrl(lookup(sources, 'backendUrl', ['BACKEND_URL']), 'the backend URL'),
+    backendUrl: s.get('backendUrl'),
     minterRoleArns,
-    logRetentionDays,
-    logsKmsKeyArn: kmsRaw.value,
-    throttle,
-    moesif,
+    logRetentionDays: s.get('logRetentionDays', 30),
+    logsKmsKeyArn: s.get('logsKmsKeyArn'),
+    throttle: { rateLimit: s.get('throttleRateLimit', 1000), burstLimit: s.get('throttleBurstLimit', 2000) },
+    moesif: {
+      enabled: s.get('moesifForwarding', true),
+      applicationIdSecretArn: s.get('moesifApplicationIdSecretArn'),
+      baseUrl: s.get('moesifBaseUrl', 'https://api.moesif.net'),
+    },
+    alarmTopicArn: s.get('alarmTopicArn'),
     warnings,
   };
+
+  // Settings the chosen mode does not use: said, not silently dropped.
+  for (const [key, spec] of Object.entries(SETTINGS) as Array<[SettingKey, Setting<unknown>]>) {
+    const from = s.given(key);
+    if (from && spec.modes && !spec.modes.includes(mode)) {
+      s.get(key);
+      warnings.push(`${from} has no effect with authorizer=${mode} (it acts in ${spec.modes.join(', ')} mode: ${spec.doc}). Remove it, or use -c authorizer=${spec.modes[0]}.`);
+    }
+  }
+  return config;
 }

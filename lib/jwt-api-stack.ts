@@ -105,7 +105,10 @@ export class JwtApiStack extends Stack {
             environment: {
               ...jwtEnv,
               JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens),
+              // Governance can read request facts only when no answer is reused across requests.
+              AUTHORIZER_CACHE_TTL_SECONDS: String(auth.cacheTtlSeconds),
               MOESIF_GOVERNANCE: governance,
+              ...(governance !== 'off' ? { GOVERNANCE_MAX_STALE_SECONDS: String(auth.governanceMaxStaleSeconds) } : {}),
               ...(governance !== 'off' ? moesifEnv : {}),
             },
             logRetention,
@@ -149,7 +152,7 @@ export class JwtApiStack extends Stack {
 
   /** Where alarms notify: the configured SNS topic, else one the stack creates (an alarm nobody hears is no alarm). */
   private alarmTopic(config: AppConfig): ITopic {
-    if (config.moesif.alarmTopicArn) return Topic.fromTopicArn(this, 'AlarmTopic', config.moesif.alarmTopicArn);
+    if (config.alarmTopicArn) return Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
     const topic = new Topic(this, 'AlarmTopic', { displayName: 'JWT API alarms', enforceSSL: true });
     Validations.of(topic).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SNS2',

@@ -1,13 +1,10 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-
-/** Folder of the Lambda entry files. */
-export const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
+import { bundlesDir } from '../lambda-bundles';
 
 export interface ProjectFunctionProps {
   /** Entry file under `lambda/`, e.g. `authorizer.ts`. */
@@ -23,10 +20,11 @@ export interface ProjectFunctionProps {
 }
 
 /**
- * The project's Lambda defaults, fixed once: Node.js 22 on ARM64, an ESM bundle minified by the local
- * esbuild (no Docker), the AWS SDK left to the runtime, JSON logs in a log group with a retention.
+ * The project's Lambda defaults, fixed once: Node.js 22 on ARM64, an ESM bundle minified by esbuild (no
+ * Docker; all functions in one esbuild call per process, see lib/lambda-bundles.ts), the AWS SDK left to the
+ * runtime, JSON logs in a log group with a retention.
  */
-export class ProjectFunction extends NodejsFunction {
+export class ProjectFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -45,8 +43,8 @@ export class ProjectFunction extends NodejsFunction {
     });
     super(scope, id, {
       role,
-      entry: path.join(LAMBDA_DIR, props.entry),
-      handler: 'handler',
+      code: Code.fromAsset(path.join(bundlesDir(), props.entry.replace(/\.ts$/, ''))),
+      handler: 'index.handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -55,16 +53,6 @@ export class ProjectFunction extends NodejsFunction {
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: props.environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: false,
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        // Bundled CommonJS code may still call require() for Node built-ins.
-        banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
-      },
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',

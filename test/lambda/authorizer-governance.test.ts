@@ -20,8 +20,9 @@ afterAll(async () => {
 
 type Handlers = ReturnType<typeof loadFunctions>;
 
-async function load(governance: string, moesifUrl = moesif.url): Promise<Handlers> {
+async function load(governance: string, moesifUrl = moesif.url, extra: Record<string, string> = {}): Promise<Handlers> {
   return loadFunctions({
+    ...extra,
     ...(await sm.putKeySet(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] }), 'ES256')).env,
     JWT_ALGORITHM: 'ES256',
     MOESIF_GOVERNANCE: governance,
@@ -51,6 +52,25 @@ describe('Moesif governance at the Lambda authorizer', () => {
   it('fail-closed denies valid keys when Moesif is unreachable', async () => {
     const { authorize, issue } = await load('fail-closed', 'http://127.0.0.1:9');
     await expect(authorize(authorizerEvent(`Bearer ${await keyFor(issue, 'globex')}`))).resolves.toEqual({ isAuthorized: false });
+  });
+
+  it('applies a rule on the request path only when API Gateway caches no answer (TTL 0), and skips it otherwise', async () => {
+    moesif.setRules([
+      { _id: 'rule-overdue', name: 'Overdue invoices', type: 'company', block: true, applied_to: 'matching', response: { status: 402 } },
+      { _id: 'rule-admin', name: 'No admin routes', type: 'regex', block: true, regex_config: [{ conditions: [{ path: 'request.route', value: '^/admin' }] }] },
+    ]);
+    try {
+      const admin = (key: string) => ({ ...authorizerEvent(`Bearer ${key}`), rawPath: '/admin/users' });
+      const uncached = await load('fail-open', moesif.url, { AUTHORIZER_CACHE_TTL_SECONDS: '0' });
+      const key = await keyFor(uncached.issue, 'globex');
+      await expect(uncached.authorize(admin(key))).resolves.toEqual({ isAuthorized: false });
+      await expect(uncached.authorize(authorizerEvent(`Bearer ${key}`))).resolves.toMatchObject({ isAuthorized: true });
+      // With a cached answer the route is not the request's own: the rule is skipped, not guessed.
+      const cached = await load('fail-open', moesif.url, { AUTHORIZER_CACHE_TTL_SECONDS: '300' });
+      await expect(cached.authorize(admin(await keyFor(cached.issue, 'globex')))).resolves.toMatchObject({ isAuthorized: true });
+    } finally {
+      moesif.setRules([{ _id: 'rule-overdue', name: 'Overdue invoices', type: 'company', block: true, applied_to: 'matching', response: { status: 402 } }]);
+    }
   });
 
   it('does not call Moesif when governance is off', async () => {

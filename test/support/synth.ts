@@ -17,13 +17,22 @@ export interface Synthesized {
   template: Template;
 }
 
-/** Builds the stack the way bin/app.ts does (config from context + env, cdk-nag on) and synthesizes it. */
-export function synth(context: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}): Synthesized {
+export interface SynthOptions {
+  /**
+   * Run what `cdk synth` runs on every template: cdk-nag, the Control Tower rules (cfn-guard) and AWS's
+   * CloudFormation validator. They cost seconds per synth, so only the compliance tests ask for them.
+   * @default false
+   */
+  validate?: boolean;
+}
+
+/** Builds the stack the way bin/app.ts does (config from context + env) and synthesizes it. */
+export function synth(context: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}, options: SynthOptions = {}): Synthesized {
   const merged = { ...CDK_CONTEXT, ...context };
-  const app = new App({ context: merged });
-  const config = loadConfig({ context: (k) => merged[k], env });
+  const app = new App({ context: merged, builtinCloudFormationValidation: options.validate === true });
+  const config = loadConfig({ context: (k) => merged[k], contextKeys: Object.keys(merged), env });
   const stack = new JwtApiStack(app, 'JwtApi', { config });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
+  if (options.validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
   return { app, stack, config, template: Template.fromStack(stack) };
 }
 
@@ -33,6 +42,9 @@ export function normalizeTemplate(template: unknown): unknown {
     typeof value === 'string' ? value.replace(/[0-9a-f]{64}(\.zip)?/g, 'ASSET_HASH$1') : value,
   );
 }
+
+/** cdk-nag, the Control Tower rules, and AWS's own CloudFormation validator (aws-cdk-lib's built-in plugin). */
+const PLUGINS = ['AwsSolutions', 'cdk-validator-cfnguard', 'CloudFormation Validate'];
 
 export interface ComplianceFindings {
   /** Unacknowledged findings per plugin: "<rule> <construct path>". */
@@ -47,11 +59,13 @@ export interface ComplianceFindings {
  * process.exitCode (it throws for in-memory apps alone), so "synth did not throw" proves nothing.
  */
 export function compliance(s: Synthesized): ComplianceFindings {
+  if (!s.app._builtinCloudFormationValidation) throw new Error('compliance() needs a stack synthesized with { validate: true }.');
   const report = JSON.parse(readFileSync(path.join(s.app.synth().directory, 'validation-report.json'), 'utf8')) as {
     pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>; suppressedViolations?: unknown[] }>;
   };
-  const out: ComplianceFindings = { open: {}, acknowledged: {} };
-  for (const plugin of report.pluginReports.filter((p) => ['AwsSolutions', 'cdk-validator-cfnguard'].includes(p.pluginName))) {
+  // A plugin with nothing to say (the CloudFormation validator when the template is valid) has no report.
+  const out: ComplianceFindings = { open: Object.fromEntries(PLUGINS.map((p) => [p, []])), acknowledged: {} };
+  for (const plugin of report.pluginReports.filter((p) => PLUGINS.includes(p.pluginName))) {
     out.open[plugin.pluginName] = plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
     out.acknowledged[plugin.pluginName] = plugin.suppressedViolations?.length ?? 0;
   }
