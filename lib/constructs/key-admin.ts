@@ -1,0 +1,107 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import { HttpMethod, HttpRoute, HttpRouteKey, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { ManagedPolicy, PolicyStatement, Role, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { KeyRegistry } from './key-registry';
+import { ProjectFunction } from './project-function';
+import type { SigningKey } from './signing-key';
+
+/** The key routes, all behind IAM authorization; POST /keys alone is what the mint policy allows. */
+export const KEY_ROUTES: ReadonlyArray<{ method: HttpMethod; path: string }> = [
+  { method: HttpMethod.POST, path: '/keys' },
+  { method: HttpMethod.GET, path: '/keys' },
+  { method: HttpMethod.GET, path: '/keys/{keyId}' },
+  { method: HttpMethod.DELETE, path: '/keys/{keyId}' },
+  { method: HttpMethod.POST, path: '/keys/{keyId}/roll' },
+  { method: HttpMethod.POST, path: '/revocations' },
+];
+
+export interface KeyAdminProps {
+  readonly api: HttpApi;
+  readonly signingKey: SigningKey;
+  readonly registry: KeyRegistry;
+  /** Environment of the function: the JWT_* settings it mints with. */
+  readonly environment: Record<string, string>;
+  /**
+   * Whether revocation is enforced (the Lambda authorizer); in native mode the revoke routes answer 409.
+   * @default true
+   */
+  readonly revocationEnforced?: boolean;
+  /**
+   * IAM roles allowed to mint and administer keys (the portal backend). They get both policies attached, and
+   * the function refuses any other caller even if IAM lets it through.
+   * @default [] (any principal granted the policies)
+   */
+  readonly minterRoleArns?: string[];
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The key routes: `POST /keys` mints a customer's API key and records it; the others list, show, revoke and
+ * roll keys and set revocation watermarks (lambda/key-admin.ts). The one function that writes the registry.
+ */
+export class KeyAdmin extends Construct {
+  public readonly function: ProjectFunction;
+  public readonly routes: HttpRoute[];
+  /** `POST /keys` only: attach to the portal backend's role to let it mint keys. */
+  public readonly mintPolicy: ManagedPolicy;
+  /** Every key route: minting, listing, revocation, rolling, watermarks. */
+  public readonly adminPolicy: ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: KeyAdminProps) {
+    super(scope, id);
+    const minters = props.minterRoleArns ?? [];
+    this.function = new ProjectFunction(this, 'Function', {
+      entry: 'key-admin.ts',
+      description: 'Mints JWT API keys (POST /keys) and administers them: list, revoke, roll, watermarks (IAM-authorized)',
+      environment: { ...props.environment, KEY_MINTER_ROLE_ARNS: minters.join(','), REVOCATION_ENFORCED: String(props.revocationEnforced ?? true) },
+      logRetention: props.logRetention,
+    });
+    props.signingKey.bindSigner(this.function);
+    props.registry.bindWriter(this.function);
+
+    const integration = new HttpLambdaIntegration('KeyAdmin', this.function);
+    const authorizer = new HttpIamAuthorizer();
+    // POST /keys keeps the id it had when this construct only minted: a new logical id would make
+    // CloudFormation create a second "POST /keys" route before deleting the first, which API Gateway refuses.
+    const routeId = (method: string, path: string) => (method === 'POST' && path === '/keys' ? 'Route' : `${method}${path.replace(/[^A-Za-z]/g, '')}`);
+    this.routes = KEY_ROUTES.map(
+      ({ method, path }) => new HttpRoute(this, routeId(method, path), { httpApi: props.api, routeKey: HttpRouteKey.with(path, method), integration, authorizer }),
+    );
+
+    const routeArn = (method: string, path: string) =>
+      Stack.of(this).formatArn({ service: 'execute-api', resource: props.api.apiId, resourceName: `$default/${method}${path.replace(/\{[^}]+\}/g, '*')}` });
+    this.mintPolicy = new ManagedPolicy(this, 'MintPolicy', {
+      description: 'Allows calling POST /keys on the JWT API to mint customer API keys',
+      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: [routeArn('POST', '/keys')] })],
+    });
+    this.adminPolicy = new ManagedPolicy(this, 'AdminPolicy', {
+      description: 'Allows every key route of the JWT API: mint, list, show, revoke, roll, revocation watermarks',
+      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: KEY_ROUTES.map(({ method, path }) => routeArn(method, path)) })],
+    });
+    const account = Stack.of(this).account;
+    minters.forEach((arn, i) => {
+      // IAM authorization admits only principals of the API's own account (HTTP APIs have no resource policy).
+      if (!Token.isUnresolved(account) && arn.split(':')[4] !== account) {
+        throw new Error(`Minter role ${arn} is not in account ${account}: the key routes use IAM authorization, which admits only roles of the API's account.`);
+      }
+      const role = Role.fromRoleArn(this, `Minter${i}`, arn);
+      this.mintPolicy.attachToRole(role);
+      this.adminPolicy.attachToRole(role);
+    });
+  }
+
+  /** Lets a principal mint keys (the same permission as the mint policy). */
+  public grantMint(grantee: IGrantable): void {
+    this.routes[0].grantInvoke(grantee);
+  }
+
+  /** Lets a principal call every key route. */
+  public grantAdmin(grantee: IGrantable): void {
+    for (const route of this.routes) route.grantInvoke(grantee);
+  }
+}
