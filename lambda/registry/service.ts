@@ -61,7 +61,7 @@ export function createRegistryService(deps: RegistryServiceDeps) {
       await deps.scheduleBump(bumpDue(effectiveAtMs, refreshSeconds), nowMs);
       return {};
     } catch (err) {
-      deps.onWarning?.('authorizer cache invalidation not scheduled', { ...fields, error: (err as Error).name });
+      deps.onWarning?.('authorizer cache invalidation not scheduled', { ...fields, error: (err as Error).name, errorMessage: (err as Error).message });
       return { warning: CACHE_WARNING };
     }
   }
