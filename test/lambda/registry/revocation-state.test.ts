@@ -227,6 +227,29 @@ describe('revocation state on the registry (dynalite)', () => {
     expect(errors).toEqual([{ cold: true, failMode: 'open' }]);
   });
 
+  it('reads every page of the feed when one overflows', async () => {
+    const { service, tableName } = await setup();
+    for (let i = 0; i < 5; i++) await service.revokeIssuedBefore('company', `c-${i}`, PORTAL);
+    const feed = createChangeFeed(db.client, tableName, { pageSize: 2 });
+    expect((await feed.since(0)).map((c) => (c.kind === 'company' ? c.id : c.kind)).sort()).toEqual(['c-0', 'c-1', 'c-2', 'c-3', 'c-4']);
+    expect(feed.calls).toBe(3);
+  });
+
+  it('forgets revocations once the tokens they concern have expired', async () => {
+    const { service, state, clock: c } = await setup();
+    const { record } = await service.mint({ userId: 'u-1', companyId: 'c-1', expiresInSeconds: 3600 }, undefined, PORTAL);
+    await service.revoke(record.key_id, PORTAL);
+    await service.revokeIssuedBefore('user', 'u-2', PORTAL);
+    await state.refresh();
+    expect(state.size).toBe(2);
+    c.advance((3600 + 86_400) * 1000 + 1);
+    await state.refresh();
+    expect(state.size).toBe(1);
+    c.advance((MAX_LIFETIME + 86_400) * 1000);
+    await state.refresh();
+    expect(state.size).toBe(0);
+  });
+
   it('skips feed items that are not changes it understands', async () => {
     const { tableName } = await setup();
     const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');

@@ -5,6 +5,8 @@ import { createChangeFeed } from '../../../lambda/registry/changes';
 import { encodeNext } from '../../../lambda/registry/cursor';
 import { createRevocationState } from '../../../lambda/registry/revocation-state';
 import { ConflictError, NotFoundError } from '../../../lambda/registry/service';
+import { RegistryUnavailableError } from '../../../lambda/registry/store';
+import { countingClient } from '../../support/dynamodb';
 import { LocalDynamoDb } from '../../support/dynamodb';
 import { clock, MAX_LIFETIME, PORTAL, portalToken, registry, subjectOf } from './fixture';
 
@@ -52,6 +54,15 @@ describe('minting records the key', () => {
     expect(JSON.stringify(items)).not.toContain(issued.apikey.split('.')[2]);
   });
 
+  it('never overwrites a record: a key whose id is taken is not returned', async () => {
+    const c = clock();
+    const { service, tableName } = await registry(db, { now: c.now, newKeyId: () => 'same-id' });
+    const first = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
+    await expect(service.mint({ userId: 'u-2', companyId: 'c-2' }, undefined, PORTAL)).rejects.toBeInstanceOf(RegistryUnavailableError);
+    const items = await scanTable(tableName);
+    expect(items.map((i) => [i.key_id.S, i.user_id.S])).toEqual([[first.record.key_id, 'u-1']]);
+  });
+
   it('lists keys by user and by company, newest first', async () => {
     const { service, clock: c } = await setup();
     const ids: string[] = [];
@@ -96,6 +107,7 @@ describe('listing', () => {
       encodeNext({ ...Object.fromEntries(Object.entries(cursor).map(([k, v]) => [k, { S: v as string }])), gsi1pk: { S: 'USER#u-2' } }),
       encodeNext({ ...Object.fromEntries(Object.entries(cursor).map(([k, v]) => [k, { S: v as string }])), extra: { S: 'x' } }),
       Buffer.from(JSON.stringify({ ...cursor, pk: 'WATERMARK#USER#u-1' })).toString('base64url'),
+      Buffer.from(JSON.stringify({ ...cursor, pk: `KEZ#${cursor.pk.slice(4)}` })).toString('base64url'),
     ];
     for (const bad of tampered) {
       await expect(service.list({ scope: 'user', id: 'u-1', limit: 2, next: bad })).rejects.toMatchObject({ field: 'next' });
@@ -133,6 +145,7 @@ describe('get and revoke', () => {
     const first = await service.revoke(issued.key_id, PORTAL);
     expect(first).toMatchObject({ changed: true, key: { status: 'revoked', revoked_at: new Date(c.t).toISOString() } });
     expect(bumps).toEqual([{ due: c.t + 8000, now: c.t }]);
+    await expect(service.revoke(issued.key_id, PORTAL)).resolves.toMatchObject({ changed: false });
     c.advance(1000);
     const again = await service.revoke(issued.key_id, PORTAL);
     expect(again).toMatchObject({ changed: false, key: { revoked_at: first.key.revoked_at } });
@@ -208,6 +221,17 @@ describe('roll', () => {
     expect(await scanTable(tableName)).toHaveLength(4);
   });
 
+  it('refuses a revoked key after one read, signing and writing nothing', async () => {
+    const c = clock();
+    const counted = countingClient(db.client);
+    const { service } = await registry(db, { now: c.now, client: counted });
+    const { record } = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
+    await service.revoke(record.key_id, PORTAL);
+    counted.calls.length = 0;
+    await expect(service.roll(record.key_id, 0, PORTAL)).rejects.toBeInstanceOf(ConflictError);
+    expect(counted.calls).toEqual(['GetItem']);
+  });
+
   it('removes the new record and returns no key when the old one is revoked in between', async () => {
     const c = clock();
     const reg = await registry(db, { now: c.now });
@@ -263,8 +287,10 @@ describe('revocations by user or company (watermark)', () => {
     c.advance(200);
     const sameSecond = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
     c.advance(500);
+    const sameMillisecond = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
     const out = await service.revokeIssuedBefore('user', 'u-1', PORTAL);
-    expect(out.revokedKeys).toBe(1);
+    expect(out.revokedKeys).toBe(2);
+    await expect(service.get(sameMillisecond.record.key_id)).resolves.toMatchObject({ status: 'revoked' });
     c.advance(100);
     const afterSameSecond = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
     expect(decodeJwt(sameSecond.issued.apikey).iat).toBe(decodeJwt(afterSameSecond.issued.apikey).iat);

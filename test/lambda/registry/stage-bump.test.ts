@@ -58,7 +58,8 @@ describe('stage-bump handler', () => {
     apigw.putStage(API, STAGE, { revocationVersion: String(at) });
     await expect(handler(batch(due(at), due(at - 10)))).resolves.toEqual({ batchItemFailures: [] });
     expect(apigw.calls).toEqual({ GetStage: 1, UpdateStage: 0 });
-    await handler(batch(due(at + 1)));
+    // The latest due time of the batch decides.
+    await handler(batch(due(at - 10), due(at + 1)));
     expect(apigw.calls).toEqual({ GetStage: 2, UpdateStage: 1 });
     await handler(batch(due(at + 1)));
     expect(apigw.calls).toEqual({ GetStage: 3, UpdateStage: 1 });
