@@ -34,8 +34,8 @@ export function changeFromItem(item: Item): Change | undefined {
   return undefined;
 }
 
-/** Reads the change feed: one Query per call unless a page overflows (1 MB). */
-export function createChangeFeed(client: Client, tableName: string): ChangeFeed {
+/** Reads the change feed: one Query per call unless a page overflows (1 MB, or `pageSize` items in tests). */
+export function createChangeFeed(client: Client, tableName: string, options: { pageSize?: number } = {}): ChangeFeed {
   let calls = 0;
   return {
     async since(sinceMs) {
@@ -51,6 +51,7 @@ export function createChangeFeed(client: Client, tableName: string): ChangeFeed 
             ExpressionAttributeNames: { '#pk': CHANGES.pk, '#sk': CHANGES.sk },
             ExpressionAttributeValues: marshal({ ':pk': CHANGES.partition, ':since': feedTime(sinceMs) }),
             ExclusiveStartKey: startKey,
+            Limit: options.pageSize,
           }),
         );
         for (const item of out.Items ?? []) {

@@ -69,6 +69,8 @@ export interface RevocationState {
   readonly calls: number;
   /** When the state in use was read (epoch ms), undefined before the first successful load. */
   readonly loadedAt: number | undefined;
+  /** Entries held (revoked keys and watermarks): memory stays bounded by pruning. */
+  readonly size: number;
 }
 
 /** What is revoked, as of the last refresh. */
@@ -180,6 +182,9 @@ export function createRevocationState(options: RevocationStateOptions): Revocati
     },
     get loadedAt() {
       return loadedAt;
+    },
+    get size() {
+      return snapshot ? snapshot.keys.size + snapshot.users.size + snapshot.companies.size : 0;
     },
   };
 }
