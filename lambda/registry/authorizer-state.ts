@@ -1,0 +1,25 @@
+import { log } from '../shared/log';
+import { createChangeFeed } from './changes';
+import { dynamoClient } from './clients';
+import { readRegistryEnv } from './env';
+import { createRevocationState, type RevocationState } from './revocation-state';
+
+/**
+ * The authorizer's revocation state as the stack configures it (KEY_REGISTRY_TABLE,
+ * REVOCATION_REFRESH_SECONDS, REVOCATION_FAIL_MODE), read from DynamoDB through the shared client.
+ * Create it once at module scope; `void state.refresh()` at init starts the cold load early.
+ */
+export function revocationStateFromEnv(maxLifetimeSeconds: number, env: NodeJS.ProcessEnv = process.env): RevocationState {
+  const { tableName, refreshSeconds, failMode } = readRegistryEnv(env);
+  return createRevocationState({
+    feed: createChangeFeed(dynamoClient(), tableName),
+    refreshMs: refreshSeconds * 1000,
+    failMode,
+    maxLifetimeSeconds,
+    onError: (err, { cold }) =>
+      log(cold ? 'ERROR' : 'WARN', cold ? `revocation state unavailable: failing ${failMode}` : 'revocation state refresh failed: keeping the last state', {
+        error: (err as Error)?.name,
+        errorMessage: (err as Error)?.message,
+      }),
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The key registry's single table. Every name the functions, the CDK table construct and the test table
+ * share is here, so they cannot drift apart.
+ *
+ * | item          | pk                          | sk          | gsi1 (by user)               | gsi2 (by company)               | gsi3 (change feed)                 |
+ * |---------------|-----------------------------|-------------|------------------------------|---------------------------------|------------------------------------|
+ * | key record    | KEY#<key_id>                | KEY         | USER#<user_id>, created#id   | COMPANY#<company_id>, created#id | CHANGES, <ms>#<pk> once revoked    |
+ * | watermark     | WATERMARK#USER#<id>, …#COMPANY#<id> | WATERMARK | -                        | -                               | CHANGES, <ms>#<pk>                 |
+ *
+ * `ttl` (epoch seconds) lets DynamoDB delete an item once nothing can depend on it any more.
+ */
+export const TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'ttl',
+  /** Overloaded GSIs, projection ALL, string keys. */
+  indexes: [
+    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+  ],
+} as const;
+
+export type IndexName = (typeof TABLE.indexes)[number]['name'];
+export type Scope = 'user' | 'company';
+
+/** Keys listed by user (gsi1) or company (gsi2), newest first. */
+export const LIST_INDEX: Record<Scope, { name: IndexName; pk: string; sk: string; prefix: string }> = {
+  user: { name: 'gsi1', pk: 'gsi1pk', sk: 'gsi1sk', prefix: 'USER#' },
+  company: { name: 'gsi2', pk: 'gsi2pk', sk: 'gsi2sk', prefix: 'COMPANY#' },
+};
+
+/** Revocations, scheduled revocations and watermarks, ordered by when they were written (gsi3). */
+export const CHANGES = { name: 'gsi3' as IndexName, pk: 'gsi3pk', sk: 'gsi3sk', partition: 'CHANGES' };
+
+export const KEY_SK = 'KEY';
+export const WATERMARK_SK = 'WATERMARK';
+export const DAY_SECONDS = 86_400;
+
+export function keyPk(keyId: string): string {
+  return `KEY#${keyId}`;
+}
+
+export function watermarkPk(scope: Scope, id: string): string {
+  return `WATERMARK#${scope === 'user' ? 'USER' : 'COMPANY'}#${id}`;
+}
+
+/** Sort key of a listing: ISO times sort as text, the key id breaks ties. */
+export function listSortKey(createdAt: string, keyId: string): string {
+  return `${createdAt}#${keyId}`;
+}
+
+/** Epoch milliseconds as 15 digits, so the change feed's sort keys order as numbers (good until year 33658). */
+export function feedTime(ms: number): string {
+  return String(Math.max(0, Math.floor(ms))).padStart(15, '0');
+}
+
+export function changeSortKey(changedAtMs: number, pk: string): string {
+  return `${feedTime(changedAtMs)}#${pk}`;
+}
+
+/** The change time written in a gsi3 sort key, or undefined when it is not one. */
+export function changedAtOf(sortKey: unknown): number | undefined {
+  if (typeof sortKey !== 'string') return undefined;
+  const match = /^(\d{15})#/.exec(sortKey);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The table's definition as CreateTable takes it (tests and the local runtime; the CDK construct mirrors it). */
+export function createTableInput(tableName: string) {
+  const stringKeys = [TABLE.partitionKey, TABLE.sortKey, ...TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    KeySchema: [
+      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' as const },
+    ],
+    AttributeDefinitions: stringKeys.map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+    GlobalSecondaryIndexes: TABLE.indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [
+        { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+        { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
+      ],
+      Projection: { ProjectionType: 'ALL' as const },
+    })),
+  };
+}

@@ -1,0 +1,72 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createTableInput } from '../../lambda/registry/schema';
+import { useLocalAws } from './secrets-server';
+
+/**
+ * dynalite (DynamoDB in memory) on 127.0.0.1, reached by the real SDK client through
+ * AWS_ENDPOINT_URL_DYNAMODB. `createTable` makes a fresh registry table (the schema of
+ * lambda/registry/schema.ts), so each test can start empty. dynalite enforces no TTL: tests move a clock.
+ */
+export class LocalDynamoDb {
+  private server?: Server;
+  client!: DynamoDBClient;
+  private tables = 0;
+
+  async start(): Promise<string> {
+    // dynalite has no types: a CommonJS factory of an http.Server.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
+    this.server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(0, '127.0.0.1', () => resolve());
+    });
+    useLocalAws('DYNAMODB', this.url);
+    this.client = new DynamoDBClient({ endpoint: this.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  /** A new, empty registry table; returns its name. */
+  async createTable(name = `key-registry-${++this.tables}`): Promise<string> {
+    await this.client.send(new CreateTableCommand(createTableInput(name)));
+    return name;
+  }
+
+  async stop(): Promise<void> {
+    this.client?.destroy();
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections?.();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** A client whose calls are counted (by command name) before they reach the real one. */
+export function countingClient(client: DynamoDBClient) {
+  const calls: string[] = [];
+  const inputs: Record<string, unknown>[] = [];
+  return {
+    calls,
+    inputs,
+    send: ((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      calls.push(command.constructor.name.replace(/Command$/, ''));
+      inputs.push(command.input);
+      return client.send(command as never);
+    }) as DynamoDBClient['send'],
+  };
+}
+
+/** A URL on 127.0.0.1 where nothing listens (a port taken and released): "DynamoDB unreachable". */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
