@@ -8,6 +8,8 @@ import { errorFields, log } from './shared/log';
 import { parseApplicationIdSecret } from './moesif/client';
 import { createGovernanceSource, parseGovernanceMaxStaleMs, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
 import { extractToken, verifyToken } from './jwt/verify';
+import { revocationStateFromEnv } from './registry/authorizer-state';
+import type { RevocationState } from './registry/revocation-state';
 
 export interface AuthorizerContext {
   userId: string;
@@ -22,6 +24,8 @@ interface State {
   env: JwtEnv;
   keys: KeySource<KeyRing>;
   governance?: GovernanceSource;
+  /** What the key registry says is revoked (kept in memory, refreshed incrementally). */
+  revocations: RevocationState;
   /** API Gateway's authorizer cache is off (AUTHORIZER_CACHE_TTL_SECONDS=0): each answer serves one request. */
   cacheOff: boolean;
 }
@@ -47,10 +51,12 @@ function init(): State {
       env,
       keys: verifyingKeys(env),
       governance: governanceFrom(process.env),
+      revocations: revocationStateFromEnv(env.maxLifetimeSeconds),
       cacheOff: process.env.AUTHORIZER_CACHE_TTL_SECONDS === '0',
     };
-    // Start loading the rules with the first token rather than after it.
+    // Start loading the rules and the revocations with the first token rather than after it.
     void state.governance?.refresh();
+    void state.revocations.refresh();
   }
   return state;
 }
@@ -61,7 +67,7 @@ function init(): State {
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
   try {
-    const { env, keys, governance, cacheOff } = init();
+    const { env, keys, governance, revocations, cacheOff } = init();
     const token = extractToken(event.identitySource?.[0] ?? event.headers?.authorization);
     let result = verifyToken(token, await keys.get(), env);
     // A kid we have not seen may be a key added by a rotation since the cache was filled.
@@ -72,6 +78,14 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
       log('INFO', 'token refused', { reason: result.reason, detail: result.detail, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
       return DENY;
     }
+    // In memory: at most one DynamoDB query per refresh interval, whatever the request rate.
+    const iat = typeof result.payload.iat === 'number' ? result.payload.iat : undefined;
+    const revocation = await revocations.check({ keyId: result.keyId, userId: result.userId, companyId: result.companyId, iat });
+    if (revocation.revoked) {
+      log('INFO', 'token refused', { reason: revocation.reason, keyId: result.keyId, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
+      return DENY;
+    }
+    if (revocation.reason) log('WARN', 'revocation state unavailable: token allowed (revocationFailMode open)', { keyId: result.keyId, requestId: event.requestContext?.requestId });
     // API Gateway reuses an answer for every request with the same key while it is cached, so request
     // facts (route, IP, headers) may decide only when nothing is cached; otherwise rules on them are
     // skipped (and logged), never guessed.

@@ -9,7 +9,9 @@ import type { AppConfig } from './config';
 import { AccessLog } from './constructs/access-log';
 import { JwksDiscovery } from './constructs/jwks-discovery';
 import { JwtAuthorizer } from './constructs/jwt-authorizer';
-import { KeyIssuer } from './constructs/key-issuer';
+import { AuthorizerCacheBump, REVOCATION_STAGE_VARIABLE } from './constructs/authorizer-cache-bump';
+import { KeyAdmin } from './constructs/key-admin';
+import { KeyRegistry } from './constructs/key-registry';
 import { MoesifApplicationId } from './constructs/moesif-application-id';
 import { MoesifForwarding } from './constructs/moesif-forwarding';
 import { ProjectFunction } from './constructs/project-function';
@@ -27,7 +29,11 @@ export class JwtApiStack extends Stack {
   public readonly signingKey: SigningKey;
   public readonly accessLog: AccessLog;
   public readonly jwtAuthorizer: JwtAuthorizer;
-  public readonly keyIssuer: KeyIssuer;
+  /** The key routes (POST /keys and the admin routes) and the one function that writes the registry. */
+  public readonly keyAdmin: KeyAdmin;
+  public readonly keyRegistry: KeyRegistry;
+  /** Lambda mode: invalidates API Gateway's authorizer cache after a revocation. */
+  public readonly cacheBump?: AuthorizerCacheBump;
   public readonly discovery: JwksDiscovery;
   /** The Moesif Application Id secret, when forwarding or governance is on. */
   public readonly moesifApplicationId?: MoesifApplicationId;
@@ -62,6 +68,8 @@ export class JwtApiStack extends Stack {
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLog.logGroup), format: this.accessLog.format },
       // Caps what floods of junk tokens and the public discovery routes can cost (each may invoke a Lambda).
       throttle: { rateLimit: config.throttle.rateLimit, burstLimit: config.throttle.burstLimit },
+      // In every Lambda authorizer cache key; it must exist from the start (see AuthorizerCacheBump).
+      stageVariables: config.authorizer.mode === 'lambda' ? { [REVOCATION_STAGE_VARIABLE]: '0' } : undefined,
     });
 
     // No trailing slash: API Gateway compares `iss` with this exact string.
@@ -77,15 +85,23 @@ export class JwtApiStack extends Stack {
     };
 
     this.discovery = new JwksDiscovery(this, 'Discovery', { api: this.api, signingKey: this.signingKey, environment: jwtEnv, logRetention });
-    this.keyIssuer = new KeyIssuer(this, 'KeyIssuer', {
+    const auth = config.authorizer;
+    this.keyRegistry = new KeyRegistry(this, 'KeyRegistry');
+    // Its id stays "KeyIssuer" (what it was called when it only minted), so upgrading keeps the resources.
+    this.keyAdmin = new KeyAdmin(this, 'KeyIssuer', {
       api: this.api,
       signingKey: this.signingKey,
-      environment: jwtEnv,
+      registry: this.keyRegistry,
+      environment: { ...jwtEnv, ...(auth.mode === 'lambda' ? { REVOCATION_REFRESH_SECONDS: String(auth.revocationRefreshSeconds) } : {}) },
+      revocationEnforced: auth.mode === 'lambda',
       minterRoleArns: config.minterRoleArns,
       logRetention,
     });
+    if (auth.mode === 'lambda' && auth.cacheTtlSeconds > 0) {
+      this.cacheBump = new AuthorizerCacheBump(this, 'AuthorizerCacheBump', { api: this.api, stage: this.stage, logRetention, alarmTopic: this.alarmTopic(config) });
+      this.cacheBump.bindSender(this.keyAdmin.function);
+    }
 
-    const auth = config.authorizer;
     const governance = auth.mode === 'lambda' ? auth.moesifGovernance : 'off';
     if (config.moesif.enabled || governance !== 'off') {
       this.moesifApplicationId = new MoesifApplicationId(this, 'MoesifApplicationId', { existingSecretArn: config.moesif.applicationIdSecretArn });
@@ -102,9 +118,12 @@ export class JwtApiStack extends Stack {
             audience: config.jwt.audience,
             signingKey: this.signingKey,
             cacheTtlSeconds: auth.cacheTtlSeconds,
+            identitySource: ['$request.header.Authorization', `$stageVariables.${REVOCATION_STAGE_VARIABLE}`],
             environment: {
               ...jwtEnv,
               JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens),
+              REVOCATION_REFRESH_SECONDS: String(auth.revocationRefreshSeconds),
+              REVOCATION_FAIL_MODE: auth.revocationFailMode,
               // Governance can read request facts only when no answer is reused across requests.
               AUTHORIZER_CACHE_TTL_SECONDS: String(auth.cacheTtlSeconds),
               MOESIF_GOVERNANCE: governance,
@@ -114,6 +133,7 @@ export class JwtApiStack extends Stack {
             logRetention,
           });
     if (governance !== 'off' && this.jwtAuthorizer.function) this.moesifApplicationId?.grantRead(this.jwtAuthorizer.function);
+    if (this.jwtAuthorizer.function) this.keyRegistry.bindRevocationReader(this.jwtAuthorizer.function);
 
     if (config.moesif.enabled && this.moesifApplicationId) {
       this.moesifForwarding = new MoesifForwarding(this, 'MoesifForwarding', {
@@ -129,9 +149,9 @@ export class JwtApiStack extends Stack {
 
     // Nothing that serves or checks a token goes live before the key exists; the authorizer itself
     // waits for discovery, so API Gateway never sees an issuer without a JWKS.
-    for (const route of backendRoutes.concat(this.keyIssuer.route, this.discovery.routes)) route.node.addDependency(this.signingKey.ready);
+    for (const route of backendRoutes.concat(this.keyAdmin.routes, this.discovery.routes)) route.node.addDependency(this.signingKey.ready);
     // A function configured for a new algorithm goes live only once a key of that algorithm exists.
-    for (const fn of [this.keyIssuer.function, this.discovery.function, this.jwtAuthorizer.function]) fn?.node.addDependency(this.signingKey.ready);
+    for (const fn of [this.keyAdmin.function, this.discovery.function, this.jwtAuthorizer.function]) fn?.node.addDependency(this.signingKey.ready);
     const cfnAuthorizers = this.api.node.findAll().filter((c): c is CfnAuthorizer => c instanceof CfnAuthorizer);
     for (const a of cfnAuthorizers) a.node.addDependency(this.signingKey.ready, this.stage, ...this.discovery.routes);
 
@@ -139,7 +159,9 @@ export class JwtApiStack extends Stack {
     new CfnOutput(this, 'Issuer', { value: issuer, description: 'iss of minted keys; discovery at <Issuer>/.well-known/openid-configuration' });
     new CfnOutput(this, 'SigningSecretArn', { value: this.signingKey.secret.secretArn, description: 'Secrets Manager secret holding the signing JWK Set' });
     new CfnOutput(this, 'PublicKeysSecretArn', { value: this.signingKey.publicKeys.secretArn, description: 'Public copy of the key set (npm run secret:import writes it too)' });
-    new CfnOutput(this, 'MintPolicyArn', { value: this.keyIssuer.mintPolicy.managedPolicyArn, description: 'Attach to the portal backend role to allow POST /keys' });
+    new CfnOutput(this, 'MintPolicyArn', { value: this.keyAdmin.mintPolicy.managedPolicyArn, description: 'Attach to the portal backend role to allow POST /keys' });
+    new CfnOutput(this, 'KeyAdminPolicyArn', { value: this.keyAdmin.adminPolicy.managedPolicyArn, description: 'Attach to a role to allow every key route: mint, list, revoke, roll, revocations' });
+    new CfnOutput(this, 'KeyRegistryTableName', { value: this.keyRegistry.table.tableName, description: 'DynamoDB table of minted keys, revocations and watermarks' });
     new CfnOutput(this, 'AccessLogGroup', { value: this.accessLog.logGroup.logGroupName });
     if (this.moesifForwarding) {
       new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.moesifForwarding.deadLetterQueue.queueUrl, description: 'Moesif forwarder DLQ (npm run dlq:redrive -- --queue-url ...)' });
@@ -150,16 +172,19 @@ export class JwtApiStack extends Stack {
     }
   }
 
+  private topic?: ITopic;
+
   /** Where alarms notify: the configured SNS topic, else one the stack creates (an alarm nobody hears is no alarm). */
   private alarmTopic(config: AppConfig): ITopic {
-    if (config.alarmTopicArn) return Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn);
+    if (this.topic) return this.topic;
+    if (config.alarmTopicArn) return (this.topic = Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn));
     const topic = new Topic(this, 'AlarmTopic', { displayName: 'JWT API alarms', enforceSSL: true });
     Validations.of(topic).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SNS2',
       reason: 'Alarm notifications carry no data, and CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key; subscribe to the AlarmTopicArn output.',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn, description: 'SNS topic the alarms notify: subscribe an email or a chat hook' });
-    return topic;
+    return (this.topic = topic);
   }
 
   /**

@@ -1,12 +1,14 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AccessLog, accessLogFields } from '../lib/constructs/access-log';
 import { JwtAuthorizer } from '../lib/constructs/jwt-authorizer';
-import { KeyIssuer } from '../lib/constructs/key-issuer';
+import { KeyAdmin } from '../lib/constructs/key-admin';
+import { KeyRegistry } from '../lib/constructs/key-registry';
+import { AuthorizerCacheBump, REVOCATION_STAGE_VARIABLE } from '../lib/constructs/authorizer-cache-bump';
 import { MoesifApplicationId } from '../lib/constructs/moesif-application-id';
 import { SigningKey } from '../lib/constructs/signing-key';
 
@@ -98,26 +100,47 @@ describe('JwtAuthorizer', () => {
   });
 });
 
-describe('KeyIssuer', () => {
-  it('grantMint gives a principal execute-api:Invoke on POST /keys only', () => {
-    const s = stack();
+describe('KeyAdmin', () => {
+  function admin(s: Stack, extra: Partial<ConstructorParameters<typeof KeyAdmin>[2]> = {}) {
     const api = new HttpApi(s, 'Api');
     const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
-    const issuer = new KeyIssuer(s, 'Issuer', { api, signingKey: key, environment: {} });
+    return new KeyAdmin(s, 'Admin', { api, signingKey: key, registry: new KeyRegistry(s, 'Registry'), environment: {}, ...extra });
+  }
+
+  it('puts all six key routes behind IAM on one function', () => {
+    const s = stack();
+    admin(s);
+    const t = Template.fromStack(s);
+    const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => `${(r as { Properties: { RouteKey: string; AuthorizationType: string } }).Properties.RouteKey} ${(r as { Properties: { AuthorizationType: string } }).Properties.AuthorizationType}`);
+    expect(routes.sort()).toEqual(['DELETE /keys/{keyId} AWS_IAM', 'GET /keys AWS_IAM', 'GET /keys/{keyId} AWS_IAM', 'POST /keys AWS_IAM', 'POST /keys/{keyId}/roll AWS_IAM', 'POST /revocations AWS_IAM']);
+    t.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+  });
+
+  it('grantMint gives a principal execute-api:Invoke on POST /keys only; the admin policy covers every key route', () => {
+    const s = stack();
+    const keys = admin(s);
     const portal = new Role(s, 'Portal', { assumedBy: new AccountRootPrincipal() });
-    issuer.grantMint(portal);
+    keys.grantMint(portal);
     const t = Template.fromStack(s);
     t.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^Portal') }],
       PolicyDocument: { Statement: [Match.objectLike({ Action: 'execute-api:Invoke', Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/POST/keys$')])] }) })] },
     });
-    t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /keys', AuthorizationType: 'AWS_IAM' });
+    const adminPolicy = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).find((p) => /every key route/.test((p as { Properties: { Description: string } }).Properties.Description)) as { Properties: { PolicyDocument: { Statement: Array<{ Resource: unknown[] }> } } };
+    const paths = adminPolicy.Properties.PolicyDocument.Statement[0].Resource.map((r) => JSON.stringify(r).match(/\$default\/([A-Z]+\/[^"]*)"/)?.[1]);
+    expect(paths.sort()).toEqual(['DELETE/keys/*', 'GET/keys', 'GET/keys/*', 'POST/keys', 'POST/keys/*/roll', 'POST/revocations']);
+  });
+
+  it('tells the function whether revocation is enforced (not in native mode)', () => {
+    const s = stack();
+    admin(s, { revocationEnforced: false });
+    Template.fromStack(s).hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REVOCATION_ENFORCED: 'false', KEY_REGISTRY_TABLE: { Ref: Match.stringLikeRegexp('^RegistryTable') } }) } });
   });
 
   it('refuses a minter role from another account than the stack\'s', () => {
     const s = new Stack(new App(), 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
     const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
-    expect(() => new KeyIssuer(s, 'Issuer', { api: new HttpApi(s, 'Api'), signingKey: key, environment: {}, minterRoleArns: ['arn:aws:iam::222222222222:role/portal'] })).toThrow(
+    expect(() => new KeyAdmin(s, 'Issuer', { api: new HttpApi(s, 'Api'), signingKey: key, registry: new KeyRegistry(s, 'Registry'), environment: {}, minterRoleArns: ['arn:aws:iam::222222222222:role/portal'] })).toThrow(
       /Minter role arn:aws:iam::222222222222:role\/portal is not in account 111111111111/,
     );
   });
@@ -132,5 +155,41 @@ describe('MoesifApplicationId', () => {
     t.resourceCountIs('AWS::SecretsManager::Secret', 1);
     t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"applicationId":""}' }) });
     expect(existing.secret.secretArn).toBe('arn:aws:secretsmanager:us-east-1:123456789012:secret:moesif');
+  });
+});
+
+describe('KeyRegistry', () => {
+  it('is an on-demand table with point-in-time recovery, deletion protection, KMS, a TTL, retained, and three indexes', () => {
+    const s = stack();
+    new KeyRegistry(s, 'Registry');
+    const t = Template.fromStack(s);
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        GlobalSecondaryIndexes: ['gsi1', 'gsi2', 'gsi3'].map((name) => Match.objectLike({ IndexName: name, Projection: { ProjectionType: 'ALL' } })),
+      },
+    });
+  });
+});
+
+describe('AuthorizerCacheBump', () => {
+  it('consumes a queue with a DLQ, one bump at a time, allowed to read and update this one stage only', () => {
+    const s = stack();
+    const api = new HttpApi(s, 'Api', { createDefaultStage: false });
+    const stage = new HttpStage(s, 'Stage', { httpApi: api, stageName: '$default', stageVariables: { [REVOCATION_STAGE_VARIABLE]: '0' } });
+    new AuthorizerCacheBump(s, 'Bump', { api, stage });
+    const t = Template.fromStack(s);
+    t.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Bumps the revocationVersion'), ReservedConcurrentExecutions: 1 });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    t.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['apigateway:GET', 'apigateway:PATCH'], Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/stages/\\$default$')])] }) })]) },
+    });
   });
 });

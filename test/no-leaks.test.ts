@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import type { PrivateJwkSet } from '../lambda/jwt/jwk-set';
 import { accessLogFields } from '../lib/constructs/access-log';
 import { authorizerEvent, getEvent, issueEvent } from './support/events';
-import { loadFunctions } from './support/functions';
+import { loadFunctions, localRegistry } from './support/functions';
 import { MoesifCollector } from './support/moesif-collector';
 import { LocalSecretsManager, useLocalAws } from './support/secrets-server';
 import { synth } from './support/synth';
@@ -54,6 +54,7 @@ describe('cdk.out holds no secret, whatever the mode', () => {
 
 describe('the handlers write no secret to their logs', () => {
   const sm = new LocalSecretsManager();
+  const registry = localRegistry();
   const moesif = new MoesifCollector(PLANTED.moesifAppId);
   const lines: string[] = [];
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
@@ -86,6 +87,7 @@ describe('the handlers write no secret to their logs', () => {
       for (const Step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) await keyFunction({ Step, SecretId: arn, ClientRequestToken: `rot-${alg}` });
 
       const { issue, authorize, discovery } = loadFunctions({
+        KEY_REGISTRY_TABLE: await registry.table(),
         JWT_SECRET_ARN: arn,
         JWT_PUBLIC_KEYS_SECRET_ARN: publicArn,
         JWT_ALGORITHM: alg,

@@ -143,14 +143,14 @@ describe.each([
 
   it('names its outputs plainly, for scripts and the README', () => {
     expect(Object.keys(get().template.toJSON().Outputs).sort()).toEqual(
-      ['AccessLogGroup', 'AlarmTopicArn', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'PublicKeysSecretArn', 'SigningSecretArn'],
+      ['AccessLogGroup', 'AlarmTopicArn', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'KeyAdminPolicyArn', 'KeyRegistryTableName', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'PublicKeysSecretArn', 'SigningSecretArn'],
     );
   });
 
   it('runs every function on Node.js 22, ARM64, with JSON logs in a retained log group', () => {
     const fns = Object.entries(resources(get(), 'AWS::Lambda::Function')).filter(([, f]) => f.Properties.Runtime?.startsWith('nodejs22'));
-    // issuer, discovery, signing key, echo backend, Moesif forwarder (+ the Lambda authorizer)
-    expect(fns.length).toBe(mode === 'lambda' ? 6 : 5);
+    // key admin, discovery, signing key, echo backend, Moesif forwarder (+ the Lambda authorizer and the cache bump)
+    expect(fns.length).toBe(mode === 'lambda' ? 7 : 5);
     for (const [, fn] of fns) {
       expect(fn.Properties).toMatchObject({ Architectures: ['arm64'], Handler: 'index.handler', LoggingConfig: { LogFormat: 'JSON' } });
     }
@@ -169,13 +169,32 @@ describe.each([
 });
 
 describe('lambda mode authorizer', () => {
-  it('is a REQUEST authorizer with payload 2.0, simple responses, the Authorization header and a 300 s cache', () => {
+  it('is a REQUEST authorizer with payload 2.0, simple responses and a 300 s cache keyed by the key and the revocation version', () => {
     lambdaMode.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'REQUEST',
       AuthorizerPayloadFormatVersion: '2.0',
       EnableSimpleResponses: true,
-      IdentitySource: ['$request.header.Authorization'],
+      IdentitySource: ['$request.header.Authorization', '$stageVariables.revocationVersion'],
       AuthorizerResultTtlInSeconds: 300,
+    });
+    // The variable exists from the start: a missing identity source makes API Gateway answer 401 without asking.
+    lambdaMode.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageVariables: { revocationVersion: '0' } });
+  });
+
+  it('reads revocations from the registry\'s change feed only; only the key admin writes the registry', () => {
+    const policies = Object.entries(resources(lambdaMode, 'AWS::IAM::Policy'));
+    const statementsOf = (prefix: string) => policies.filter(([id]) => id.startsWith(prefix)).flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const dynamo = (prefix: string) => statementsOf(prefix).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo('AuthorizerFunctionRole')).toEqual([{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', expect.arrayContaining([{ Ref: expect.stringMatching(/^KeyRegistryTable/) }, '/index/gsi3'])] } }]);
+    const writers = policies.filter(([, p]) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(JSON.stringify(p.Properties.PolicyDocument))).map(([id]) => id);
+    expect(writers).toEqual([expect.stringMatching(/^KeyIssuerFunctionRole/)]);
+    lambdaMode.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Verifies JWT API keys'),
+      Environment: { Variables: Match.objectLike({ KEY_REGISTRY_TABLE: { Ref: Match.stringLikeRegexp('^KeyRegistryTable') }, REVOCATION_REFRESH_SECONDS: '5', REVOCATION_FAIL_MODE: 'closed' }) },
+    });
+    lambdaMode.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Mints JWT API keys'),
+      Environment: { Variables: Match.objectLike({ REVOCATION_ENFORCED: 'true', STAGE_BUMP_QUEUE_URL: { Ref: Match.stringLikeRegexp('^AuthorizerCacheBumpQueue') } }) },
     });
   });
 
@@ -228,8 +247,10 @@ describe('native mode authorizer', () => {
     expect(authorizer.DependsOn).toEqual(expect.arrayContaining([key, stage, ...discovery]));
   });
 
-  it('has no authorizer function', () => {
+  it('has no authorizer function and no cache to bump; the revoke routes are told revocation is not enforced', () => {
     nativeMode.template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Verifies JWT') }, 0);
+    nativeMode.template.resourcePropertiesCountIs('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Bumps the revocationVersion') }, 0);
+    nativeMode.template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Mints JWT API keys'), Environment: { Variables: Match.objectLike({ REVOCATION_ENFORCED: 'false' }) } });
   });
 });
 

@@ -3,7 +3,7 @@ import type { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -61,6 +61,10 @@ export class AuthorizerCacheBump extends Construct {
       timeout: Duration.seconds(20),
       logRetention: props.logRetention,
     });
+    // UpdateStage writes the whole variable map it read: one bump at a time, so none drops another's value.
+    (this.function.node.defaultChild as CfnFunction).reservedConcurrentExecutions = 1;
+    // It re-queues a message not yet due (a roll's grace can outlast SQS's 15-minute delay).
+    this.bindSender(this.function);
     // Only this one stage, read and updated.
     const stageArn = Stack.of(this).formatArn({ service: 'apigateway', account: '', resource: `/apis/${props.api.apiId}/stages/${props.stage.stageName}` });
     this.function.addToRolePolicy(new PolicyStatement({ actions: ['apigateway:GET', 'apigateway:PATCH'], resources: [stageArn] }));

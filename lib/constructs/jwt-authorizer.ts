@@ -24,8 +24,13 @@ export interface LambdaJwtAuthorizerProps extends CommonProps {
   readonly signingKey: SigningKey;
   /** Environment of the authorizer function: the JWT_* settings it verifies with. */
   readonly environment: Record<string, string>;
-  /** Seconds API Gateway caches an answer per Authorization header. @default 300 */
+  /** Seconds API Gateway caches an answer per identity source values. @default 300 */
   readonly cacheTtlSeconds?: number;
+  /**
+   * What API Gateway reads for the authorizer, and caches its answer under.
+   * @default ['$request.header.Authorization']
+   */
+  readonly identitySource?: string[];
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -58,7 +63,7 @@ export class JwtAuthorizer extends Construct {
     this.function = fn;
     this.authorizer = new HttpLambdaAuthorizer('LambdaAuthorizer', fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
-      identitySource: ['$request.header.Authorization'],
+      identitySource: props.identitySource ?? ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(props.cacheTtlSeconds ?? 300),
     });
   }

@@ -1,8 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { CHANGES, LIST_INDEX, TABLE } from '../../lambda/registry/schema';
 
 export interface KeyRegistryProps {
   /**
@@ -13,55 +14,48 @@ export interface KeyRegistryProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The index names, for the functions' Query calls (lambda/registry/ uses the same names). */
-export const REGISTRY_INDEXES = {
-  /** Keys by user (`gsi1pk = USER#<id>`). */
-  byUser: 'gsi1',
-  /** Keys by company (`gsi2pk = COMPANY#<id>`). */
-  byCompany: 'gsi2',
-  /** The change feed the authorizers read incrementally (`gsi3pk = CHANGES`, sorted by time). */
-  changes: 'gsi3',
-} as const;
-
 /**
  * The key registry: one DynamoDB table holding a record per minted key (never the token), the revocation
- * watermarks and the change feed the Lambda authorizers refresh from. On-demand, point-in-time recovery,
- * deletion protection and retained; records expire through the `ttl` attribute a day after their key.
+ * watermarks, and the change feed the Lambda authorizers refresh from (names in lambda/registry/schema.ts).
+ * On-demand, point-in-time recovery, deletion protection, retained, KMS-encrypted; a record expires through
+ * the `ttl` attribute a day after its key.
  */
 export class KeyRegistry extends Construct {
-  public readonly table: TableV2;
+  public readonly table: Table;
 
   constructor(scope: Construct, id: string, props: KeyRegistryProps = {}) {
     super(scope, id);
     const key = (name: string) => ({ name, type: AttributeType.STRING });
-    this.table = new TableV2(this, 'Table', {
-      partitionKey: key('pk'),
-      sortKey: key('sk'),
-      billing: Billing.onDemand(),
+    this.table = new Table(this, 'Table', {
+      partitionKey: key(TABLE.partitionKey),
+      sortKey: key(TABLE.sortKey),
+      billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-      timeToLiveAttribute: 'ttl',
+      timeToLiveAttribute: TABLE.ttlAttribute,
       // KMS at rest (CT.DYNAMODB.PR.2), with the AWS-managed key: no key policy to keep.
-      encryption: TableEncryptionV2.awsManagedKey(),
-      globalSecondaryIndexes: Object.values(REGISTRY_INDEXES).map((indexName) => ({ indexName, partitionKey: key(`${indexName}pk`), sortKey: key(`${indexName}sk`) })),
+      encryption: TableEncryption.AWS_MANAGED,
     });
+    for (const index of TABLE.indexes) {
+      this.table.addGlobalSecondaryIndex({ indexName: index.name, partitionKey: key(index.partitionKey), sortKey: key(index.sortKey), projectionType: ProjectionType.ALL });
+    }
   }
 
-  /** Binds a function that reads the registry (the authorizer): KEY_REGISTRY_TABLE, GetItem and Query. */
-  public bindReader(fn: LambdaFunction): void {
-    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:Query');
+  private indexArn(name: string): string {
+    return Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: `${this.table.tableName}/index/${name}` });
+  }
+
+  /** Binds the authorizer: KEY_REGISTRY_TABLE, and Query on the change feed index only. */
+  public bindRevocationReader(fn: LambdaFunction): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.indexArn(CHANGES.name)] }));
     fn.addEnvironment('KEY_REGISTRY_TABLE', this.table.tableName);
   }
 
-  /** Binds the one function that writes it (the key admin): reads, puts and conditional updates. */
+  /** Binds the one function that writes it (the key admin): the table's items, and the listing indexes. */
   public bindWriter(fn: LambdaFunction): void {
-    this.table.grant(fn, 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [this.table.tableArn] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: Object.values(LIST_INDEX).map((i) => this.indexArn(i.name)) }));
     fn.addEnvironment('KEY_REGISTRY_TABLE', this.table.tableName);
-  }
-
-  /** Grants other read access by hand (e.g. an operator role). */
-  public grantRead(grantee: IGrantable): void {
-    this.table.grantReadData(grantee);
   }
 }

@@ -1,10 +1,11 @@
 import { generateJwk } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent, issueEvent } from '../support/events';
-import { loadFunctions } from '../support/functions';
+import { loadFunctions, localRegistry } from '../support/functions';
 import { LocalMoesif } from '../support/moesif-config-server';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 const moesif = new LocalMoesif('moesif-app-123');
 
 beforeAll(async () => {
@@ -22,6 +23,7 @@ type Handlers = ReturnType<typeof loadFunctions>;
 
 async function load(governance: string, moesifUrl = moesif.url, extra: Record<string, string> = {}): Promise<Handlers> {
   return loadFunctions({
+    KEY_REGISTRY_TABLE: await registry.table(),
     ...extra,
     ...(await sm.putKeySet(`gov-${Math.random()}`, JSON.stringify({ keys: [await generateJwk('ES256')] }), 'ES256')).env,
     JWT_ALGORITHM: 'ES256',

@@ -8,10 +8,11 @@ import fc from 'fast-check';
 import type { Algorithm } from '../../lambda/jwt/algorithms';
 import { build, keysFor, mutationArb, NOW_S, optionsFor, oracle, specArb, type Keys } from '../support/hostile-tokens';
 import { authorizerEvent } from '../support/events';
-import { loadFunctions } from '../support/functions';
+import { loadFunctions, localRegistry } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 const ALGS: Algorithm[] = ['ES256', 'HS256', 'RS256'];
 const RUNS = 10_000;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
     const keys = await keysFor(alg);
     const privateJwk = { ...(keys.ring.signer.signingKey.export({ format: 'jwk' }) as object), kid: keys.ring.signer.kid, alg, use: 'sig' };
     const { env } = await sm.putKeySet(`hostile-${alg}`, JSON.stringify({ keys: [privateJwk] }), alg);
-    const { authorize } = loadFunctions({ ...env, JWT_ALGORITHM: alg, JWT_ISSUER: optionsFor(alg).issuer, JWT_EXPIRES_IN: '30d', JWT_CLOCK_TOLERANCE_SECONDS: '30' });
+    const { authorize } = loadFunctions({ ...env, KEY_REGISTRY_TABLE: await registry.table(), JWT_ALGORITHM: alg, JWT_ISSUER: optionsFor(alg).issuer, JWT_EXPIRES_IN: '30d', JWT_CLOCK_TOLERANCE_SECONDS: '30' });
     // The handler reads its environment on first use: use it now, before the next one changes process.env.
     await authorize(authorizerEvent('warm-up'));
     const specs = fc.sample(specArb(alg, keys.ring.signer.kid), { numRuns: 300, seed: 7 + ALGS.indexOf(alg) });

@@ -2,10 +2,11 @@ import { decodeJwt, decodeProtectedHeader, jwtVerify, createLocalJWKSet } from '
 import type { Algorithm } from '../../lambda/jwt/algorithms';
 import { generateJwk, publicJwks } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent, getEvent, issueEvent } from '../support/events';
-import { loadFunctions, TEST_ISSUER } from '../support/functions';
+import { loadFunctions, localRegistry, TEST_ISSUER } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 const ISSUER = TEST_ISSUER;
 
 beforeAll(async () => useLocalAws('SECRETS_MANAGER', await sm.start()));
@@ -16,7 +17,7 @@ afterEach(() => {
 
 async function load(alg: Algorithm, env: Record<string, string> = {}, secret?: string) {
   const stored = await sm.putKeySet(`s-${Math.random()}`, secret ?? JSON.stringify({ keys: [await generateJwk(alg)] }), alg);
-  return { arn: stored.arn, publicArn: stored.publicArn, ...loadFunctions({ ...stored.env, JWT_ALGORITHM: alg, JWT_USER_ID_FIELD: 'customer_id', JWT_EXPIRES_IN: '30d', ...env }) };
+  return { arn: stored.arn, publicArn: stored.publicArn, ...loadFunctions({ ...stored.env, KEY_REGISTRY_TABLE: await registry.table(), JWT_ALGORITHM: alg, JWT_USER_ID_FIELD: 'customer_id', JWT_EXPIRES_IN: '30d', ...env }) };
 }
 
 function body(res: { body?: string }): any {

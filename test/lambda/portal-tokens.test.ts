@@ -2,10 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import * as jwt from 'jsonwebtoken';
 import { jwkFromSharedSecret } from '../../lambda/jwt/jwk-set';
 import { authorizerEvent } from '../support/events';
-import { loadFunctions } from '../support/functions';
+import { loadFunctions, localRegistry } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 const SHARED = 'portal-shared-secret-with-enough-bytes-1234';
 const { privateKey: PEM } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
 
@@ -15,7 +16,7 @@ afterAll(() => sm.stop());
 async function authorizerFor(alg: 'HS256' | 'RS256', secretValue: string, acceptPortalTokens: boolean) {
   const { env } = await sm.putKeySet(`portal-${Math.random()}`, secretValue, alg);
   // The portal mints 30-day keys: the lifetime ceiling (JWT_EXPIRES_IN) must allow them.
-  return loadFunctions({ ...env, JWT_ALGORITHM: alg, JWT_EXPIRES_IN: '30d', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) }).authorize;
+  return loadFunctions({ ...env, KEY_REGISTRY_TABLE: await registry.table(), JWT_ALGORITHM: alg, JWT_EXPIRES_IN: '30d', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) }).authorize;
 }
 
 /** Exactly what the portal's JWT plugin does in createApiKey (jsonwebtoken, payload, options). */

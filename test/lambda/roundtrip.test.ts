@@ -2,9 +2,10 @@ import { ALGORITHMS, type Algorithm } from '../../lambda/jwt/algorithms';
 import { generateJwk } from '../../lambda/jwt/jwk-set';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 import { authorizerEvent, issueEvent } from '../support/events';
-import { loadFunctions } from '../support/functions';
+import { loadFunctions, localRegistry } from '../support/functions';
 
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 
 beforeAll(async () => useLocalAws('SECRETS_MANAGER', await sm.start()));
 afterAll(() => sm.stop());
@@ -12,7 +13,7 @@ afterAll(() => sm.stop());
 /** Fresh function modules (empty caches) reading a new secret with one key of `alg`. */
 async function handlersFor(alg: Algorithm) {
   const { env } = await sm.putKeySet(`signing-${alg}-${Math.random()}`, JSON.stringify({ keys: [await generateJwk(alg)] }), alg);
-  return loadFunctions({ ...env, JWT_ALGORITHM: alg });
+  return loadFunctions({ ...env, KEY_REGISTRY_TABLE: await registry.table(), JWT_ALGORITHM: alg });
 }
 
 describe.each(ALGORITHMS)('issue → authorize round trip with %s', (alg) => {

@@ -12,11 +12,12 @@ import { buildKeyRing, generateJwk, parseKeySet, PLAIN_SECRET_KID, publicJwks, t
 import { ImportError, importPortalSecret, main, parseFlags, USAGE, UsageError, type CliIo, type ImportFlags } from '../../scripts/secret-import';
 import { LocalCloudFormation } from '../support/cloudformation-server';
 import { authorizerEvent, issueEvent } from '../support/events';
-import { loadFunctions } from '../support/functions';
+import { loadFunctions, localRegistry } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
 
 const ROOT = resolve(__dirname, '../..');
 const sm = new LocalSecretsManager();
+const registry = localRegistry();
 const cfn = new LocalCloudFormation();
 let secrets: SecretsManagerClient;
 let cloudformation: CloudFormationClient;
@@ -570,15 +571,15 @@ describe('command line', () => {
 });
 
 describe('round trip: import, then the deployed functions', () => {
-  function functionsReading(arn: string, acceptPortalTokens: boolean) {
-    return loadFunctions({ JWT_SECRET_ARN: arn, JWT_ALGORITHM: 'HS256', JWT_EXPIRES_IN: '30d', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) });
+  async function functionsReading(arn: string, acceptPortalTokens: boolean) {
+    return loadFunctions({ KEY_REGISTRY_TABLE: await registry.table(), JWT_SECRET_ARN: arn, JWT_ALGORITHM: 'HS256', JWT_EXPIRES_IN: '30d', JWT_ACCEPT_PORTAL_TOKENS: String(acceptPortalTokens) });
   }
 
   it('the authorizer accepts keys the portal minted, and keys the stack now mints with the imported secret', async () => {
     const { stack, arn } = deployedStack();
     await run(['--stack', stack], { envText: `PLUGIN_JWT_ALGORITHM=HS256\nPLUGIN_JWT_SECRET=${SECRET}\nPLUGIN_JWT_USER_ID_FIELD=sub\n` });
 
-    const { authorize, issue } = functionsReading(arn, true);
+    const { authorize, issue } = await functionsReading(arn, true);
     await expect(authorize(authorizerEvent(`Bearer ${portalToken(SECRET, 'HS256')}`))).resolves.toEqual({
       isAuthorized: true,
       context: { userId: 'cus_123', companyId: 'cus_123' },
@@ -588,7 +589,7 @@ describe('round trip: import, then the deployed functions', () => {
     await expect(authorize(authorizerEvent(minted))).resolves.toMatchObject({ isAuthorized: true, context: { userId: 'cus_9', companyId: 'acme' } });
 
     // With the compatibility off, the portal's keys stop working; the stack's own keep working.
-    const strict = functionsReading(arn, false);
+    const strict = await functionsReading(arn, false);
     await expect(strict.authorize(authorizerEvent(portalToken(SECRET, 'HS256')))).resolves.toEqual({ isAuthorized: false });
     await expect(strict.authorize(authorizerEvent(minted))).resolves.toMatchObject({ isAuthorized: true });
   });

@@ -8,7 +8,7 @@ import { MAX_TOKEN_LENGTH } from '../../../lambda/jwt/compact';
 import { extractToken, verifyToken, type VerifyOptions } from '../../../lambda/jwt/verify';
 import { idProblem } from '../../../lambda/shared/ids';
 import { authorizerEvent, issueEvent } from '../../support/events';
-import { loadFunctions } from '../../support/functions';
+import { loadFunctions, localRegistry } from '../../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../../support/secrets-server';
 
 const NOW = 1_900_000_000;
@@ -86,12 +86,13 @@ describe('ids that cannot break a log line', () => {
 
   describe('at minting', () => {
     const sm = new LocalSecretsManager();
+    const registry = localRegistry();
     let issue: ReturnType<typeof loadFunctions>['issue'];
     let authorize: ReturnType<typeof loadFunctions>['authorize'];
     beforeAll(async () => {
       useLocalAws('SECRETS_MANAGER', await sm.start());
       const { env } = await sm.putKeySet('ids', JSON.stringify({ keys: [await generateJwk('HS256')] }), 'HS256');
-      ({ issue, authorize } = loadFunctions({ ...env, JWT_ALGORITHM: 'HS256' }));
+      ({ issue, authorize } = loadFunctions({ ...env, KEY_REGISTRY_TABLE: await registry.table(), JWT_ALGORITHM: 'HS256' }));
     });
     afterAll(() => sm.stop());
 
