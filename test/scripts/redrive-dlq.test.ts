@@ -1,8 +1,18 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { InvalidRecordError, main, parseArgs, payloadFromRecord, regionFromQueueUrl, UsageError, USAGE } from '../../scripts/redrive-dlq';
+import { main, USAGE } from '../../scripts/redrive-dlq';
+import { parseArgs, regionFromQueueUrl, UsageError } from '../../scripts/redrive-dlq/args';
+import { InvalidRecordError, payloadFromRecord } from '../../scripts/redrive-dlq/record';
 import { denied, LocalLambda, returns, throttled, throws, type Outcome } from '../support/lambda-server';
 import { LocalSqs } from '../support/sqs-server';
 
@@ -243,6 +253,19 @@ describe('dlq:redrive against a local SQS and Lambda', () => {
     expect(sqs.peek(url).map((m) => [m.id, m.visible])).toEqual([[ids[0], true]]);
   });
 
+  it('tells of messages in flight, which it cannot reach (another reader, or an interrupted run, holds them)', async () => {
+    const { url } = queueWith(destinationRecord(logsEvent('s-1')), destinationRecord(logsEvent('s-2')));
+    const reader = new SQSClient({ region: 'eu-west-2', useQueueUrlAsEndpoint: false });
+    await reader.send(new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 900 }));
+    reader.destroy();
+    const fn = forwarder();
+
+    const out = await run('--queue-url', url, '--function', fn);
+
+    expect(lines(out.stdout)[0]).toBe(`1 message in ${url} (and 1 in flight, out of reach until their visibility timeout ends)`);
+    expect(lambda.eventsOf(fn).map(streamOf)).toEqual(['s-2']);
+  });
+
   it('says so and exits 0 on an empty queue', async () => {
     const { url } = queueWith();
     const out = await run('--queue-url', url, '--function', forwarder());
@@ -346,6 +369,20 @@ describe('expected failures: one line on stderr, no stack trace', () => {
     }
   });
 
+  it('access denied on delete after a successful invocation: says the payload went through, keeps the message', async () => {
+    const { url, ids } = queueWith(destinationRecord(logsEvent('s-1')), destinationRecord(logsEvent('s-2')));
+    const fn = forwarder();
+    sqs.denied.add('DeleteMessage');
+    try {
+      const out = await run('--queue-url', url, '--function', fn);
+      expectOneLine(out, 1, new RegExp(`^redrive-dlq: error: access denied: .* sqs:deletemessage .* Message ${ids[0]} was re-driven but stays in the queue; re-driving it again is harmless\\.$`));
+    } finally {
+      sqs.denied.clear();
+    }
+    expect(lambda.eventsOf(fn).map(streamOf)).toEqual(['s-1']);
+    expect(sqs.peek(url).map((m) => [m.id, m.visible])).toEqual(ids.map((id) => [id, true]));
+  });
+
   it('access denied by Lambda: the message stays in the queue', async () => {
     const { url, ids } = queueWith(destinationRecord(logsEvent('s-1')));
     const out = await run('--queue-url', url, '--function', forwarder(() => denied()));
@@ -353,15 +390,17 @@ describe('expected failures: one line on stderr, no stack trace', () => {
     expect(sqs.peek(url).map((m) => [m.id, m.visible])).toEqual([[ids[0], true]]);
   });
 
-  it('SQS out of reach', async () => {
-    const port = await closedPort();
-    const saved = process.env.AWS_ENDPOINT_URL_SQS;
-    process.env.AWS_ENDPOINT_URL_SQS = `http://127.0.0.1:${port}`;
+  it('no credentials', async () => {
+    const { url } = queueWith(destinationRecord(logsEvent('s-1')));
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
     try {
-      expectOneLine(await run('--queue-url', 'https://sqs.eu-west-2.amazonaws.com/123456789012/q', '--function', 'f'), 1,
-        `redrive-dlq: error: cannot reach SQS (ECONNREFUSED 127.0.0.1:${port}): check the network, --region and AWS_ENDPOINT_URL_SQS.`);
+      expectOneLine(await run('--queue-url', url, '--function', forwarder()), 1,
+        'redrive-dlq: error: no AWS credentials: sign in (aws sso login) and set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.');
     } finally {
-      process.env.AWS_ENDPOINT_URL_SQS = saved;
+      process.env.AWS_ACCESS_KEY_ID = saved.id;
+      process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
     }
   });
 
@@ -424,20 +463,82 @@ describe('parseArgs and payloadFromRecord', () => {
 // ---------------------------------------------------------------- the process edge
 
 describe('as a child process (node --import tsx scripts/redrive-dlq.ts)', () => {
-  it('re-drives with exit 0, and stops on an unknown function with one line and exit 1', async () => {
+  it('re-drives with exit 0, and stops with one line and exit 1 when SQS is out of reach', async () => {
     const { url, ids } = queueWith(destinationRecord(logsEvent('s-1')));
-    const other = queueWith(destinationRecord(logsEvent('s-1')));
     const fn = forwarder();
-    const [ok, bad, noRegion] = await Promise.all([
+    const port = await closedPort();
+    const [ok, offline] = await Promise.all([
       cli(['--queue-url', url, '--function', fn]),
-      cli(['--queue-url', other.url, '--function', 'no-such-function']),
-      cli(['--queue-url', 'http://127.0.0.1:1/123456789012/q', '--function', fn]),
+      // In a process of its own: inside jest, node's network errors come from another realm and the SDK wraps them.
+      cli(['--queue-url', 'https://sqs.eu-west-2.amazonaws.com/123456789012/q', '--function', fn], { AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${port}` }),
     ]);
 
     expect(ok).toEqual({ code: 0, stdout: `1 message in ${url}\nredriven ${ids[0]}: ${GROUP} s-1, 1 log event at ${iso(T0)}\nredriven 1, failed 0, left in queue 0\n`, stderr: '' });
     expect(sqs.peek(url)).toEqual([]);
-    expectOneLine(bad, 1, 'redrive-dlq: error: the function "no-such-function" does not exist in eu-west-2: check --function (the stack output ForwarderFunctionName) and --region.');
-    expect(sqs.peek(other.url)).toHaveLength(1);
-    expectOneLine(noRegion, 2, /^redrive-dlq: error: no AWS region: .* pass --region REGION \(or set AWS_REGION\)\.$/);
+    expectOneLine(offline, 1, `redrive-dlq: error: cannot reach SQS (ECONNREFUSED 127.0.0.1:${port}): check the network, --region and AWS_ENDPOINT_URL_SQS.`);
+  });
+});
+
+// ---------------------------------------------------------------- the stand-ins themselves
+
+describe('the local SQS and Lambda, through the real SDK clients', () => {
+  const client = () => new SQSClient({ region: 'eu-west-2', useQueueUrlAsEndpoint: false });
+
+  it('SQS: receive hides messages for their visibility timeout, batch delete, visibility change, attributes, long polling', async () => {
+    const { url, ids } = queueWith('a', 'b', 'c');
+    const c = client();
+    const first = await c.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 2, VisibilityTimeout: 30, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+    expect(first.Messages?.map((m) => [m.MessageId, m.Body, m.Attributes])).toEqual([[ids[0], 'a', { ApproximateReceiveCount: '1' }], [ids[1], 'b', { ApproximateReceiveCount: '1' }]]);
+    const counts = async () => (await c.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes;
+    expect(await counts()).toMatchObject({ ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '2', QueueArn: expect.stringMatching(/^arn:aws:sqs:eu-west-2:123456789012:moesif-dlq-/) });
+
+    // Visible again once the timeout ran out, with a new receipt handle and a higher receive count.
+    sqs.advance(31);
+    const again = await c.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, AttributeNames: ['All'] }));
+    expect(again.Messages?.map((m) => [m.MessageId, m.Attributes?.ApproximateReceiveCount])).toEqual([[ids[0], '2'], [ids[1], '2'], [ids[2], '1']]);
+    expect(again.Messages?.[0].ReceiptHandle).not.toBe(first.Messages?.[0].ReceiptHandle);
+
+    const [a, b, cc] = again.Messages!;
+    const deleted = await c.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: '1', ReceiptHandle: a.ReceiptHandle }, { Id: '2', ReceiptHandle: 'bogus' }] }));
+    expect(deleted.Successful?.map((e) => e.Id)).toEqual(['1']);
+    expect(deleted.Failed).toEqual([expect.objectContaining({ Id: '2', Code: 'ReceiptHandleIsInvalid', SenderFault: true })]);
+    // Visibility 0 hands a message back at once; a message no longer in flight cannot be changed.
+    await c.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: b.ReceiptHandle, VisibilityTimeout: 0 }));
+    expect(sqs.peek(url).map((m) => [m.id, m.visible])).toEqual([[ids[1], true], [ids[2], false]]);
+    await expect(c.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: b.ReceiptHandle, VisibilityTimeout: 5 }))).rejects.toMatchObject({ name: 'MessageNotInflight' });
+    await c.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: cc.ReceiptHandle, VisibilityTimeout: 5 }));
+    sqs.advance(6);
+    expect(sqs.peek(url).map((m) => m.visible)).toEqual([true, true]);
+
+    // A long poll on an empty queue answers as soon as a message arrives.
+    const empty = queueWith();
+    const started = Date.now();
+    setTimeout(() => sqs.send(empty.url, 'late'), 100);
+    const polled = await c.send(new ReceiveMessageCommand({ QueueUrl: empty.url, WaitTimeSeconds: 5 }));
+    expect(polled.Messages?.map((m) => m.Body)).toEqual(['late']);
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    await expect(c.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }))).rejects.toThrow('Value 11 for parameter MaxNumberOfMessages is invalid');
+    // A client of the query protocol (form-encoded Action=...) is told this server speaks JSON 1.0 only.
+    const form = await fetch(sqs.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `Action=ReceiveMessage&QueueUrl=${encodeURIComponent(url)}` });
+    expect(form.status).toBe(400);
+    c.destroy();
+  });
+
+  it('Lambda: Event and DryRun invocations, the log tail only when asked, a payload that is not JSON', async () => {
+    const fn = `plain-${++serial}`;
+    lambda.define(fn, () => returns({ ok: true }));
+    const c = new LambdaClient({ region: 'eu-west-2' });
+    const sync = await c.send(new InvokeCommand({ FunctionName: fn, Payload: Buffer.from('{}') }));
+    expect({ status: sync.StatusCode, error: sync.FunctionError, log: sync.LogResult, payload: Buffer.from(sync.Payload!).toString() }).toEqual({ status: 200, error: undefined, log: undefined, payload: '{"ok":true}' });
+    const tail = await c.send(new InvokeCommand({ FunctionName: `arn:aws:lambda:eu-west-2:123456789012:function:${fn}`, LogType: 'Tail', Payload: Buffer.from('{}') }));
+    expect(Buffer.from(tail.LogResult!, 'base64').toString()).toMatch(/^START RequestId: /);
+    expect((await c.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'Event', Payload: Buffer.from('{}') }))).StatusCode).toBe(202);
+    expect((await c.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'DryRun' }))).StatusCode).toBe(204);
+    await expect(c.send(new InvokeCommand({ FunctionName: fn, Payload: Buffer.from('{not json') }))).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
+    lambda.define(`${fn}-throws`, () => throws('Boom', 'no'));
+    const thrown = await c.send(new InvokeCommand({ FunctionName: `${fn}-throws`, Payload: Buffer.from('{}') }));
+    expect([thrown.StatusCode, thrown.FunctionError, JSON.parse(Buffer.from(thrown.Payload!).toString()).errorType]).toEqual([200, 'Unhandled', 'Boom']);
+    c.destroy();
   });
 });

@@ -108,7 +108,14 @@ export class LocalLambda extends LocalHttpServer {
       return error(400, 'InvalidRequestContentException', 'Could not parse request body into json: Unexpected character');
     }
     fn.calls += 1;
-    const outcome = await fn.behaviour(event, fn.calls);
+    let outcome: Outcome;
+    try {
+      outcome = await fn.behaviour(event, fn.calls);
+    } catch (err) {
+      // A broken test script answers at once (a 500 the SDK retries, then reports) instead of leaving the call hanging.
+      record(500);
+      return error(500, 'ServiceException', `The test's behaviour for ${functionName} threw: ${(err as Error).message}`);
+    }
     if (outcome.kind === 'throttle') {
       record(429);
       return error(429, 'TooManyRequestsException', 'Rate Exceeded.', { Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' });
