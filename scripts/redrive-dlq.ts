@@ -38,8 +38,8 @@ Required:
 Options:
   --region REGION    AWS region of the queue and the function (default: the one in the queue URL,
                      else AWS_REGION or the profile's region)
-  --max N            handle at most N messages, oldest first (default: every message in the queue
-                     when the run starts; those that arrive during the run wait for the next one)
+  --max N            handle at most N messages (default: every message in the queue when the run
+                     starts; those that arrive during the run wait for the next one)
   --dry-run          list what would be re-driven: the number of messages and, for each, its log
                      group, log stream, number of log events and time range; invokes and deletes
                      nothing (default: off)

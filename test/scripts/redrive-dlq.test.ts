@@ -226,7 +226,7 @@ describe('dlq:redrive against a local SQS and Lambda', () => {
     expectNothingPrivate(out);
   });
 
-  it('stops after --max messages, oldest first', async () => {
+  it('stops after --max messages', async () => {
     const { url, ids } = queueWith(...['s-1', 's-2', 's-3', 's-4', 's-5'].map((s) => destinationRecord(logsEvent(s))));
     const fn = forwarder();
 
