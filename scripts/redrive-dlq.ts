@@ -1,171 +1,132 @@
 /**
- * Redrives the Moesif forwarder's dead-letter queue.
+ * Re-drives the Moesif forwarder's dead-letter queue (`npm run dlq:redrive`; USAGE below says how).
  *
- *   node --import tsx scripts/redrive-dlq.ts --queue-url URL --function NAME [--max N]
- *
- * When a CloudWatch Logs delivery fails every attempt (Moesif down, the Application Id secret not
- * filled in), Lambda's on-failure destination puts an invocation record in the DLQ; its
- * `requestPayload` is the original CloudWatchLogsEvent. This reads those records one at a time,
- * invokes the forwarder synchronously (RequestResponse) with the payload, and deletes the message
- * only when the invocation succeeded: a failure leaves it in the queue for the next run. Redriving
- * twice is harmless: Moesif de-duplicates events on their transaction_id.
- *
- * Credentials and region come from the usual AWS environment. Permissions: sqs:ReceiveMessage and
- * sqs:DeleteMessage on the queue (kms:Decrypt if it uses a customer managed key), lambda:InvokeFunction
- * on the forwarder. Exit code 1 when any message was left behind.
+ * When a CloudWatch Logs delivery fails every attempt, Lambda's on-failure destination puts an invocation
+ * record in the DLQ; its `requestPayload` is the original CloudWatchLogsEvent. Each record is invoked
+ * again synchronously and its message deleted only once that succeeded. Redriving twice is harmless:
+ * Moesif drops events whose transaction_id it already has.
  * https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ *
+ * Output is a line per message (ids, log group, stream, counts, times) and a summary; never a message body
+ * or a log line, which carry user ids and client IPs. Errors are one line on stderr.
+ *
+ * This file is the front door (arguments, clients, streams, exit status); the parsing, the records and the
+ * loop live in scripts/redrive-dlq/.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { errorFields, log } from '../lambda/shared/log';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { parseArgs, regionFromQueueUrl, UsageError, type RedriveArgs } from './redrive-dlq/args';
+import { oneLine, RedriveError } from './redrive-dlq/aws-errors';
+import { redrive, summaryLine } from './redrive-dlq/run';
 
-const USAGE = 'Usage: node --import tsx scripts/redrive-dlq.ts --queue-url URL --function NAME [--max N]';
+export const USAGE = `Usage: npm run dlq:redrive -- --queue-url URL --function NAME [options]
+       node --import tsx scripts/redrive-dlq.ts --queue-url URL --function NAME [options]
 
-export class UsageError extends Error {
-  constructor(problem: string) {
-    super(`${problem}\n${USAGE}`);
-    this.name = 'UsageError';
-  }
+Re-drives the Moesif forwarder's dead-letter queue. A batch of access-log lines that failed every
+delivery attempt waits there as a Lambda on-failure destination record, whose requestPayload is the
+original CloudWatch Logs subscription event. For each message, this invokes the forwarder synchronously
+with that payload and deletes the message only after the invocation succeeded. Run it once the cause is
+fixed (Moesif reachable, the Application Id secret filled in). Re-driving twice is harmless: Moesif drops
+events whose transaction_id it already has.
+
+Required:
+  --queue-url URL    the dead-letter queue: the stack output DeadLetterQueueUrl
+  --function NAME    the forwarder's name or ARN: the stack output ForwarderFunctionName
+                     (not needed with --dry-run)
+  Both outputs: aws cloudformation describe-stacks --stack-name STACK --query 'Stacks[0].Outputs'
+
+Options:
+  --region REGION    AWS region of the queue and the function (default: the one in the queue URL,
+                     else AWS_REGION or the profile's region)
+  --max N            handle at most N messages (default: every message in the queue when the run
+                     starts; those that arrive during the run wait for the next one)
+  --dry-run          list what would be re-driven: the number of messages and, for each, its log
+                     group, log stream, number of log events and time range; invokes and deletes
+                     nothing (default: off)
+  -h, --help         show this help
+
+What happens to each message:
+  invocation succeeded        deleted from the queue
+  invocation failed           left in the queue (a function error, throttling, a service error); the
+                              run goes on with the next message and exits 1
+  not a destination record    left in the queue and reported; the run goes on and exits 1
+Messages left in the queue are visible again when the run ends, so the next run retries them at once.
+A message held by another reader, or by an interrupted run, is out of reach until its visibility
+timeout ends (15 minutes after an interrupted run); the first line of the output counts them.
+The run stops at the first error that would fail every message the same way (unknown queue or
+function, access denied, no credentials, network); the message in hand stays in the queue.
+Message bodies and log lines are never printed: they carry user ids and client IPs.
+
+Credentials come from the usual AWS sources (AWS_PROFILE, environment variables, SSO). Permissions:
+sqs:GetQueueAttributes, sqs:ReceiveMessage, sqs:DeleteMessage and sqs:ChangeMessageVisibility on the
+queue; lambda:InvokeFunction on the forwarder.
+
+Exit status: 0 every message re-driven (or none waiting, or --dry-run), 1 a message was left in the
+queue or the run stopped on an error (one line on stderr), 2 bad arguments or no region.`;
+
+const NAME = 'redrive-dlq';
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
 }
 
-/** A DLQ message that holds no CloudWatch Logs payload; it is left in the queue for a person to look at. */
-export class InvalidRecordError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidRecordError';
-  }
+function processIo(): CliIo {
+  return { env: process.env, stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 }
 
-export interface RedriveArgs {
-  queueUrl: string;
-  functionName: string;
-  /** Most messages to handle in this run. @default Infinity */
-  max: number;
-}
-
-export function parseArgs(argv: readonly string[]): RedriveArgs {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (!['--queue-url', '--function', '--max'].includes(flag)) throw new UsageError(`Unknown argument "${flag}".`);
-    const value = argv[++i];
-    if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value.`);
-    values[flag] = value;
-  }
-  if (!values['--queue-url']) throw new UsageError('--queue-url is required.');
-  if (!values['--function']) throw new UsageError('--function is required.');
-  let max = Infinity;
-  if (values['--max'] !== undefined) {
-    max = Number(values['--max']);
-    if (!Number.isSafeInteger(max) || max < 1) throw new UsageError(`--max must be a positive whole number, got "${values['--max']}".`);
-  }
-  return { queueUrl: values['--queue-url'], functionName: values['--function'], max };
-}
-
-function isLogsEvent(value: unknown): value is CloudWatchLogsEvent {
-  const data = (value as CloudWatchLogsEvent | undefined)?.awslogs?.data;
-  return typeof data === 'string' && data.length > 0;
-}
-
-/**
- * The forwarder's original event from a DLQ message body: an on-failure destination record's
- * `requestPayload`, or the body itself when the queue was a plain Lambda dead-letter queue
- * (which holds the bare event).
- */
-export function payloadFromRecord(body: string | undefined): CloudWatchLogsEvent {
-  let record: unknown;
+/** The command: returns the exit status. Errors are one line on stderr, never a stack trace. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const say = (line: string) => io.stderr(`${NAME}: ${oneLine(line)}\n`);
+  let args: RedriveArgs;
   try {
-    record = JSON.parse(body ?? '');
-  } catch {
-    throw new InvalidRecordError('The message body is not JSON.');
-  }
-  const payload = (record as { requestPayload?: unknown } | null)?.requestPayload ?? record;
-  if (!isLogsEvent(payload)) throw new InvalidRecordError('The message holds no CloudWatch Logs event (requestPayload.awslogs.data).');
-  return { awslogs: { data: payload.awslogs.data } };
-}
-
-export interface RedriveOptions extends RedriveArgs {
-  sqs: Pick<SQSClient, 'send'>;
-  lambda: Pick<LambdaClient, 'send'>;
-  /**
-   * How long a received message stays hidden. At least the longest Lambda timeout (15 min), so a
-   * message is never received again while its own invocation runs. @default 900
-   */
-  visibilityTimeoutSeconds?: number;
-}
-
-export interface RedriveSummary {
-  received: number;
-  redriven: number;
-  /** Invocations that failed; those messages stay in the queue. */
-  failed: number;
-  /** Messages without a payload; they stay in the queue too. */
-  invalid: number;
-}
-
-export async function redrive(options: RedriveOptions): Promise<RedriveSummary> {
-  const { sqs, lambda, queueUrl, functionName, max, visibilityTimeoutSeconds = 900 } = options;
-  const summary: RedriveSummary = { received: 0, redriven: 0, failed: 0, invalid: 0 };
-  const seen = new Set<string>();
-
-  while (summary.received < max) {
-    // One message at a time: each invocation may run for minutes, and the message must stay hidden meanwhile.
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: visibilityTimeoutSeconds }),
-    );
-    const [message] = Messages;
-    if (!message) break;
-    // A message seen before has come back (its visibility timeout ran out): this run is done with it.
-    if (message.MessageId && seen.has(message.MessageId)) break;
-    if (message.MessageId) seen.add(message.MessageId);
-    summary.received++;
-
-    let payload: CloudWatchLogsEvent;
-    try {
-      payload = payloadFromRecord(message.Body);
-    } catch (err) {
-      summary.invalid++;
-      log('WARN', 'message left in the queue: no payload', { messageId: message.MessageId, ...errorFields(err) });
-      continue;
+    const parsed = parseArgs(argv);
+    if (parsed === 'help') {
+      io.stdout(`${USAGE}\n`);
+      return 0;
     }
+    args = parsed;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    say(`error: ${err.message} Run with --help for usage.`);
+    return 2;
+  }
 
-    try {
-      const out = await lambda.send(
-        new InvokeCommand({ FunctionName: functionName, InvocationType: 'RequestResponse', Payload: Buffer.from(JSON.stringify(payload)) }),
-      );
-      if (out.FunctionError) {
-        summary.failed++;
-        const detail = out.Payload ? Buffer.from(out.Payload).toString('utf8').slice(0, 500) : undefined;
-        log('WARN', 'message left in the queue: the forwarder failed again', { messageId: message.MessageId, functionError: out.FunctionError, detail });
-        continue;
-      }
-    } catch (err) {
-      summary.failed++;
-      log('WARN', 'message left in the queue: the invocation failed', { messageId: message.MessageId, ...errorFields(err) });
-      continue;
+  // The SDK sends SQS calls to the queue URL's host even when AWS_ENDPOINT_URL_SQS names another endpoint
+  // (its useQueueUrlAsEndpoint); an endpoint the user configured wins here, as it does for every other service.
+  const endpointConfigured = Boolean(io.env.AWS_ENDPOINT_URL_SQS || io.env.AWS_ENDPOINT_URL);
+  const sqs = new SQSClient({ region: args.region ?? regionFromQueueUrl(args.queueUrl), useQueueUrlAsEndpoint: !endpointConfigured });
+  let lambda: LambdaClient | undefined;
+  try {
+    const region = await sqs.config.region().catch(() => undefined);
+    if (!region) {
+      say(`error: no AWS region: ${args.queueUrl} names none; pass --region REGION (or set AWS_REGION).`);
+      return 2;
     }
-    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
-    summary.redriven++;
+    lambda = new LambdaClient({ region });
+    const summary = await redrive({
+      ...args,
+      sqs,
+      lambda,
+      region,
+      report: (line) => io.stdout(`${line}\n`),
+      warn: say,
+    });
+    io.stdout(`${summaryLine(summary, args)}\n`);
+    return summary.failed + summary.invalid > 0 && !args.dryRun ? 1 : 0;
+  } catch (err) {
+    const e = err as Error;
+    say(`error: ${e instanceof RedriveError ? e.message : `${e.name}: ${e.message}`}`);
+    return 1;
+  } finally {
+    sqs.destroy();
+    lambda?.destroy();
   }
-  return summary;
-}
-
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  const args = parseArgs(argv);
-  const summary = await redrive({ ...args, sqs: new SQSClient({}), lambda: new LambdaClient({}) });
-  log('INFO', 'redrive finished', { ...summary });
-  if (summary.failed + summary.invalid > 0) process.exitCode = 1;
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof UsageError ? err.message : err);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
   });
 }

@@ -23,6 +23,7 @@ beforeAll(async () => {
   useLocalAws('SECRETS_MANAGER', await sm.start());
   useLocalAws('SQS', await sqs.start());
   QUEUE = `${sqs.url}/123456789012/stage-bump`;
+  sqs.createQueue('stage-bump');
 });
 afterAll(async () => {
   await Promise.all([db.stop(), sm.stop(), sqs.stop()]);

@@ -14,6 +14,7 @@ beforeAll(async () => {
   useLocalAws('APIGATEWAYV2', await apigw.start());
   useLocalAws('SQS', await sqs.start());
   QUEUE = `${sqs.url}/123456789012/stage-bump`;
+  sqs.createQueue('stage-bump');
 });
 afterAll(() => Promise.all([apigw.stop(), sqs.stop()]));
 beforeEach(() => {
