@@ -113,9 +113,9 @@ export async function publicJwkFromRegistration(input: { jwk?: unknown; pem?: st
   return { ...canonical, kid: kid ?? (await thumbprint(canonical)), alg, use: 'sig' } as ClientPublicJwk;
 }
 
-/** The KeyObject of a registered key, checked again (the registry is data, not code): throws ClientKeyError. */
-export function clientVerifyKey(jwk: ClientPublicJwk, alg: ClientAlgorithm): KeyObject {
+/** The KeyObject of a registered key and the one algorithm it signs, checked again (the registry is data, not code): throws ClientKeyError. */
+export function clientVerifyKey(jwk: ClientPublicJwk): { key: KeyObject; alg: ClientAlgorithm } {
   const built = publicKeyOf(jwk as unknown as Record<string, unknown>);
-  if (built.alg !== alg || (jwk.alg !== undefined && jwk.alg !== alg)) throw new ClientKeyError(`The registered key does not sign ${alg}.`);
-  return built.key;
+  if (jwk.alg !== undefined && jwk.alg !== built.alg) throw new ClientKeyError(`The registered key does not sign ${String(jwk.alg).slice(0, 16)}.`);
+  return built;
 }

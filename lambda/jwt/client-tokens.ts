@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { checkClaims } from './claims';
-import { CLIENT_ALGORITHMS, clientVerifyKey, type ClientAlgorithm, type ClientPublicJwk } from './client-keys';
+import { CLIENT_ALGORITHMS, ClientKeyError, clientVerifyKey, type ClientAlgorithm, type ClientPublicJwk } from './client-keys';
 import { parseCompact } from './compact';
 import { verifySignature } from './signature';
 import type { RejectReason } from './verify';
@@ -47,14 +47,16 @@ const refuse = (reason: ClientRejectReason, detail?: string): Refusal => (detail
  * KeyObjects by registered JWK object: a lookup that returns its cached record again (as a module-scope
  * registry cache does) builds the key once, not per token.
  */
-const keyObjects = new WeakMap<object, KeyObject>();
+const keyObjects = new WeakMap<object, ReturnType<typeof clientVerifyKey>>();
 function verifyKeyOf(registered: RegisteredClientKey): KeyObject {
-  let key = keyObjects.get(registered.jwk);
-  if (!key) {
-    key = clientVerifyKey(registered.jwk, registered.alg);
-    keyObjects.set(registered.jwk, key);
+  let built = keyObjects.get(registered.jwk);
+  if (!built) {
+    built = clientVerifyKey(registered.jwk);
+    keyObjects.set(registered.jwk, built);
   }
-  return key;
+  // Every time, not only when built: the same JWK object could come back in a record with another alg.
+  if (built.alg !== registered.alg) throw new ClientKeyError(`The registered key does not sign ${registered.alg}.`);
+  return built.key;
 }
 
 /** Verifies a client-signed token. Never throws: every failure is a reason code, logged by the caller. */

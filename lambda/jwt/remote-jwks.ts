@@ -87,9 +87,8 @@ interface Fetched {
   cacheControl: string | null;
 }
 
+/** Reads the body up to `maxBytes`, counting what arrives (a Content-Length header can lie or be absent). */
 async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {
-  const tooLarge = () => new RemoteJwksError('jwks_too_large', `${url} answered more than ${maxBytes} bytes`);
-  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) throw tooLarge();
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -100,7 +99,7 @@ async function readCapped(response: Response, maxBytes: number, url: string): Pr
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge();
+      throw new RemoteJwksError('jwks_too_large', `${url} answered more than ${maxBytes} bytes`);
     }
     chunks.push(value);
   }
