@@ -6,16 +6,19 @@ import { App } from 'aws-cdk-lib';
 import { loadConfig } from '../lib/config';
 import { JwtApiStack } from '../lib/jwt-api-stack';
 import { generateJwk } from '../lambda/jwt/jwk-set';
+import { LocalDynamoDb } from './support/dynamodb';
 import { LocalSecretsManager, useLocalAws } from './support/secrets-server';
 import { CDK_CONTEXT } from './support/synth';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, 'cdk.out', 'bundle-test');
 const sm = new LocalSecretsManager();
+const db = new LocalDynamoDb();
 let assets: Record<string, string>;
 
 beforeAll(async () => {
   useLocalAws('SECRETS_MANAGER', await sm.start());
+  await db.start();
   rmSync(OUT, { recursive: true, force: true });
   // Synthesized inside the project so the bundles resolve the AWS SDK the runtime provides from node_modules.
   const context = { ...CDK_CONTEXT, authorizer: 'lambda', jwtAlgorithm: 'ES256' };
@@ -30,7 +33,7 @@ beforeAll(async () => {
     if (existsSync(file)) assets[r.Properties.Description ?? ''] = file;
   }
 });
-afterAll(() => sm.stop());
+afterAll(() => Promise.all([sm.stop(), db.stop()]));
 
 function bundleOf(description: RegExp): string {
   const found = Object.entries(assets).find(([d]) => description.test(d));
@@ -44,7 +47,7 @@ describe('the esbuild bundles (ESM, minified, AWS SDK external)', () => {
     const script = `
       const issue = (await import(process.argv[1])).handler;
       const authorize = (await import(process.argv[2])).handler;
-      const minted = await issue({ body: JSON.stringify({ user_id: 'u-7', company_id: 'acme' }), requestContext: { requestId: 'r1' } });
+      const minted = await issue({ routeKey: 'POST /keys', body: JSON.stringify({ user_id: 'u-7', company_id: 'acme' }), requestContext: { requestId: 'r1' } });
       const key = JSON.parse(minted.body).apikey;
       const allowed = await authorize({ identitySource: ['Bearer ' + key], headers: {}, requestContext: { requestId: 'r2' } });
       const denied = await authorize({ identitySource: ['Bearer ' + key.slice(0, -4) + 'AAAA'], headers: {}, requestContext: { requestId: 'r3' } });
@@ -57,6 +60,7 @@ describe('the esbuild bundles (ESM, minified, AWS SDK external)', () => {
       env: {
         ...process.env,
         ...keyEnv,
+        KEY_REGISTRY_TABLE: await db.createTable(),
         JWT_ALGORITHM: 'ES256',
         JWT_ISSUER: 'https://abc.execute-api.us-east-1.amazonaws.com',
         JWT_AUDIENCE: 'jwt-api',
@@ -74,8 +78,8 @@ describe('the esbuild bundles (ESM, minified, AWS SDK external)', () => {
 
   it('keep the AWS SDK out of every bundle and stay small', () => {
     const { statSync, readFileSync } = require('node:fs') as typeof import('node:fs');
-    // issuer, discovery, signing key, echo, authorizer, Moesif forwarder
-    expect(Object.keys(assets)).toHaveLength(6);
+    // key admin, discovery, signing key, echo, authorizer, Moesif forwarder, cache bump
+    expect(Object.keys(assets)).toHaveLength(7);
     for (const [description, file] of Object.entries(assets)) {
       const code = readFileSync(file, 'utf8');
       expect({ description, bundlesSdk: /@aws-sdk\/client-secrets-manager\/dist/.test(code) }).toEqual({ description, bundlesSdk: false });
