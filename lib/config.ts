@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { isSymmetric, type Algorithm } from '../lambda/jwt/algorithms';
+import type { TrustedIssuer } from '../lambda/jwt/trusted-issuers';
 import { howToSet, isPlainClaimName, SETTINGS, SettingValueError, type FailMode, type GovernanceMode, type Mode, type Setting, type SettingKey, type SettingValue } from './settings';
 
 export type { FailMode, GovernanceMode } from './settings';
@@ -30,6 +31,10 @@ export type AuthorizerConfig =
       revocationFailMode: FailMode;
       /** How often a warm authorizer reads the revocations made since its last read. */
       revocationRefreshSeconds: number;
+      /** Longest `exp − iat` of a client-signed token, in seconds. */
+      clientTokenMaxLifetimeSeconds: number;
+      /** Plans may restrict routes: answers are cached per key and route. */
+      routeRestrictedPlans: boolean;
     };
 
 export interface JwtConfig {
@@ -72,6 +77,11 @@ export interface AppConfig {
   moesif: MoesifConfig;
   /** SNS topic the alarms notify; undefined means the stack creates one. */
   alarmTopicArn?: string;
+  /**
+   * Outside identity providers whose tokens the authorizer accepts (Lambda mode: any number, with client
+   * applications and subscriptions; native mode: at most one, which replaces this stack's own keys).
+   */
+  trustedIssuers: TrustedIssuer[];
   /** Things that synthesize but deserve a look; the stack prints them as CDK warnings. */
   warnings: string[];
 }
@@ -311,6 +321,24 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     throw new ConfigError(`${s.given('minterRoleArns')} names roles of account ${[...minterAccounts][0]}, but the stack deploys to ${sources.account}: the key routes use IAM authorization, which admits only roles of the API's own account.`);
   }
 
+  const trustedIssuers = s.get('trustedIssuers', []);
+  if (issuer !== undefined && trustedIssuers.some((t) => t.issuer === issuer)) {
+    throw new ConfigError(`${s.given('trustedIssuers')} lists "${issuer}", which is this stack's own issuer (jwtIssuer): its tokens would never reach that entry. Remove it from trustedIssuers.`);
+  }
+  if (mode === 'native' && trustedIssuers.length > 0) {
+    const [only, ...more] = trustedIssuers;
+    if (more.length > 0) {
+      throw new ConfigError(`${s.given('trustedIssuers')} lists ${trustedIssuers.length} issuers, but API Gateway's JWT authorizer trusts one issuer: list one, or use -c authorizer=lambda for several.`);
+    }
+    if (only.algorithms.some((a) => !a.startsWith('RS'))) {
+      throw new ConfigError(`${s.given('trustedIssuers')} gives ${only.issuer} the algorithms ${only.algorithms.join(', ')}, but API Gateway's JWT authorizer verifies RSA keys (RS256) only. Use ["RS256"], or -c authorizer=lambda.`);
+    }
+    warnings.push(
+      `trustedIssuers with authorizer=native: API Gateway's JWT authorizer trusts ${only.issuer} in place of this stack's own keys, so keys minted by POST /keys are not accepted, ` +
+        'and client applications, subscriptions and plans cannot be enforced (the native authorizer checks the token only). Use -c authorizer=lambda to keep both.',
+    );
+  }
+
   const config: AppConfig = {
     stackName: s.get('stackName', 'JwtApi'),
     authorizer:
@@ -324,6 +352,8 @@ export function loadConfig(sources: ConfigSources): AppConfig {
             governanceMaxStaleSeconds: s.get('governanceMaxStaleSeconds', 600),
             revocationFailMode: s.get('revocationFailMode', 'closed'),
             revocationRefreshSeconds: s.get('revocationRefreshSeconds', 5),
+            clientTokenMaxLifetimeSeconds: s.get('clientTokenMaxLifetime', 300),
+            routeRestrictedPlans: s.get('routeRestrictedPlans', false),
           },
     jwt: { algorithm, userIdField, companyIdField, expiresInSeconds, issuer, audience: s.get('jwtAudience', 'jwt-api'), clockToleranceSeconds: s.get('jwtClockToleranceSeconds', 30) },
     signingSecretArn,
@@ -339,6 +369,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
       baseUrl: s.get('moesifBaseUrl', 'https://api.moesif.net'),
     },
     alarmTopicArn: s.get('alarmTopicArn'),
+    trustedIssuers,
     warnings,
   };
 

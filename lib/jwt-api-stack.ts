@@ -86,13 +86,19 @@ export class JwtApiStack extends Stack {
 
     this.discovery = new JwksDiscovery(this, 'Discovery', { api: this.api, signingKey: this.signingKey, environment: jwtEnv, logRetention });
     const auth = config.authorizer;
+    const trustedIssuersJson = JSON.stringify(config.trustedIssuers);
     this.keyRegistry = new KeyRegistry(this, 'KeyRegistry');
     // Its id stays "KeyIssuer" (what it was called when it only minted), so upgrading keeps the resources.
     this.keyAdmin = new KeyAdmin(this, 'KeyIssuer', {
       api: this.api,
       signingKey: this.signingKey,
       registry: this.keyRegistry,
-      environment: { ...jwtEnv, ...(auth.mode === 'lambda' ? { REVOCATION_REFRESH_SECONDS: String(auth.revocationRefreshSeconds) } : {}) },
+      environment: {
+        ...jwtEnv,
+        ...(auth.mode === 'lambda' ? { REVOCATION_REFRESH_SECONDS: String(auth.revocationRefreshSeconds), ROUTE_RESTRICTED_PLANS: String(auth.routeRestrictedPlans) } : {}),
+        // A client id must not equal a trusted issuer: its tokens would be sent to that issuer's keys.
+        ...(config.trustedIssuers.length ? { TRUSTED_ISSUERS: trustedIssuersJson } : {}),
+      },
       revocationEnforced: auth.mode === 'lambda',
       minterRoleArns: config.minterRoleArns,
       logRetention,
@@ -109,21 +115,27 @@ export class JwtApiStack extends Stack {
     const moesifEnv: Record<string, string> = this.moesifApplicationId
       ? { MOESIF_APPLICATION_ID_SECRET_ARN: this.moesifApplicationId.secret.secretArn, MOESIF_BASE_URL: config.moesif.baseUrl }
       : {};
+    // Native mode with a trusted outside issuer: API Gateway trusts that one in place of this stack's keys.
+    const nativeIssuer = config.trustedIssuers[0];
     this.jwtAuthorizer =
       auth.mode === 'native'
-        ? new JwtAuthorizer(this, 'Authorizer', { mode: 'native', issuer, audience: config.jwt.audience })
+        ? new JwtAuthorizer(this, 'Authorizer', { mode: 'native', issuer: nativeIssuer?.issuer ?? issuer, audience: nativeIssuer ? [...nativeIssuer.audience] : config.jwt.audience })
         : new JwtAuthorizer(this, 'Authorizer', {
             mode: 'lambda',
             issuer,
             audience: config.jwt.audience,
             signingKey: this.signingKey,
             cacheTtlSeconds: auth.cacheTtlSeconds,
-            identitySource: ['$request.header.Authorization', `$stageVariables.${REVOCATION_STAGE_VARIABLE}`],
+            // Plans that restrict routes need an answer per route (an answer is reused for every request with the same identity sources).
+            identitySource: ['$request.header.Authorization', `$stageVariables.${REVOCATION_STAGE_VARIABLE}`, ...(auth.routeRestrictedPlans ? ['$context.routeKey'] : [])],
             environment: {
               ...jwtEnv,
               JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens),
               REVOCATION_REFRESH_SECONDS: String(auth.revocationRefreshSeconds),
               REVOCATION_FAIL_MODE: auth.revocationFailMode,
+              CLIENT_TOKEN_MAX_LIFETIME_SECONDS: String(auth.clientTokenMaxLifetimeSeconds),
+              ROUTE_RESTRICTED_PLANS: String(auth.routeRestrictedPlans),
+              ...(config.trustedIssuers.length ? { TRUSTED_ISSUERS: trustedIssuersJson } : {}),
               // Governance can read request facts only when no answer is reused across requests.
               AUTHORIZER_CACHE_TTL_SECONDS: String(auth.cacheTtlSeconds),
               MOESIF_GOVERNANCE: governance,

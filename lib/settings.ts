@@ -5,7 +5,9 @@
  * messages name them from here, and the README's configuration table is generated from this list
  * (`npm run docs`, checked by test/docs.test.ts).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { ALGORITHMS, isAlgorithm, type Algorithm } from '../lambda/jwt/algorithms';
+import { parseTrustedIssuers, TrustedIssuersError, type TrustedIssuer } from '../lambda/jwt/trusted-issuers';
 import { parseDurationSeconds } from '../lambda/shared/duration';
 
 export type Mode = 'native' | 'lambda';
@@ -168,6 +170,29 @@ function algorithm(raw: string): Algorithm {
   const found = ALGORITHMS.find((a) => a.toLowerCase() === raw.trim().toLowerCase());
   if (!found || !isAlgorithm(found)) throw new SettingValueError(`use one of ${ALGORITHMS.join(', ')}`);
   return found;
+}
+
+/** A JSON list, or the path of a file holding one. */
+function trustedIssuers(raw: string): TrustedIssuer[] {
+  const text = raw.trim();
+  let json = text;
+  if (!text.startsWith('[')) {
+    if (!existsSync(text)) throw new SettingValueError('give a JSON list ([{"issuer":"https://idp.example.com/","audience":"my-api"}]) or the path of a file holding one');
+    json = readFileSync(text, 'utf8');
+  }
+  try {
+    return parseTrustedIssuers(json);
+  } catch (err) {
+    if (err instanceof TrustedIssuersError) throw new SettingValueError(err.message.replace(/\.$/, ''));
+    throw err;
+  }
+}
+
+/** A client token's longest lifetime: a short duration. */
+function clientLifetime(raw: string): number {
+  const seconds = parseDurationSeconds(raw);
+  if (seconds === undefined || seconds > 3600) throw new SettingValueError('give a short lifetime: seconds ("300") or with a unit ("5m"), at most an hour');
+  return seconds;
 }
 
 export type GovernanceMode = 'off' | 'fail-open' | 'fail-closed';
@@ -341,6 +366,29 @@ export const SETTINGS = {
     doc: 'after this long without reading Moesif\'s rules, `fail-closed` refuses and `fail-open` allows',
     defaultDoc: '`600`',
     parse: wholeNumber(60, 86_400, 'Rules are re-read every 60 seconds.'),
+  }),
+  trustedIssuers: setting({
+    key: 'trustedIssuers',
+    env: ['TRUSTED_ISSUERS'],
+    doc: 'outside identity providers whose tokens the API accepts: a JSON list of `{issuer, audience, jwksUri?, algorithms?, userIdClaim?, companyIdClaim?, clientIdClaim?}`, or a file holding it (native mode: one, RSA, in place of this stack\'s keys)',
+    defaultDoc: 'none',
+    parse: trustedIssuers,
+  }),
+  clientTokenMaxLifetime: setting({
+    key: 'clientTokenMaxLifetime',
+    env: ['CLIENT_TOKEN_MAX_LIFETIME'],
+    modes: ['lambda'],
+    doc: 'longest `exp − iat` of a token a client application signs itself',
+    defaultDoc: '`5m`',
+    parse: clientLifetime,
+  }),
+  routeRestrictedPlans: setting({
+    key: 'routeRestrictedPlans',
+    env: ['ROUTE_RESTRICTED_PLANS'],
+    modes: ['lambda'],
+    doc: 'let plans restrict routes: the authorizer\'s answer is then cached per key and route (`$context.routeKey` joins its identity sources)',
+    defaultDoc: '`false`',
+    parse: bool,
   }),
   stackName: setting({ key: 'stackName', env: [], doc: 'CloudFormation stack name', defaultDoc: '`JwtApi`', parse: stackName }),
   envFile: setting({

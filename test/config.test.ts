@@ -212,6 +212,32 @@ describe('loadConfig', () => {
     expect(load({ jwtExpiresIn: '1500d' }).keyRotationDays).toBe(150);
   });
 
+  describe('trusted issuers', () => {
+    const idp = { issuer: 'https://idp.example.com/', audience: 'orders-api' };
+
+    it('takes a JSON list, or a file holding one', () => {
+      expect(load({ trustedIssuers: JSON.stringify([idp]) }).trustedIssuers).toEqual([{ ...idp, audience: ['orders-api'], algorithms: ['RS256'], userIdClaim: 'sub' }]);
+      expect(load({ trustedIssuers: envFile(JSON.stringify([idp])) }).trustedIssuers).toHaveLength(1);
+    });
+
+    it.each([
+      [{ trustedIssuers: '[{"issuer":"https://idp.example.com/"}]' }, /^-c trustedIssuers is .*: trustedIssuers\[0\]\.audience must be a non-empty string/],
+      [{ trustedIssuers: JSON.stringify([{ ...idp, algorithms: ['HS256'] }]) }, /an outside issuer never shares a secret/],
+      [{ trustedIssuers: 'no-such-file.json' }, /give a JSON list .* or the path of a file holding one/],
+      [{ trustedIssuers: JSON.stringify([idp]), jwtIssuer: 'https://idp.example.com/' }, /lists "https:\/\/idp.example.com\/", which is this stack's own issuer/],
+      [{ authorizer: 'native', trustedIssuers: JSON.stringify([idp, { ...idp, issuer: 'https://other.example.com' }]) }, /trusts one issuer: list one, or use -c authorizer=lambda/],
+      [{ authorizer: 'native', trustedIssuers: JSON.stringify([{ ...idp, algorithms: ['ES256'] }]) }, /verifies RSA keys \(RS256\) only/],
+    ])('rejects %p', (context, expected) => {
+      expect(message(context)).toMatch(expected);
+    });
+
+    it('in native mode, puts one RSA issuer in place of the stack\'s keys, and says what that costs', () => {
+      const config = load({ authorizer: 'native', trustedIssuers: JSON.stringify([idp]) });
+      expect(config.trustedIssuers[0].issuer).toBe(idp.issuer);
+      expect(config.warnings).toEqual([expect.stringMatching(/keys minted by POST \/keys are not accepted, and client applications, subscriptions and plans cannot be enforced/)]);
+    });
+  });
+
   it('declares every setting with a key, a doc line and a default for the README', () => {
     for (const [key, s] of Object.entries(SETTINGS)) {
       expect(s.key).toBe(key);

@@ -107,11 +107,14 @@ export async function verifyOutsideToken(token: string | undefined, issuers: Out
     const hasCompany = company !== undefined && payload[company] !== undefined && payload[company] !== null && payload[company] !== '';
     // checkClaims wants a company id; when the token carries none (the application's company is used), the
     // user id claim stands in for it, so the same rules still check everything else.
+    // Amazon Cognito access tokens carry no aud but a client_id; API Gateway's own JWT authorizer takes that
+    // client_id as the audience when aud is absent (http-api-troubleshooting-jwt), and so does this.
+    const claims = payload.aud === undefined && typeof payload.client_id === 'string' && config.audience.includes(payload.client_id) ? { ...payload, aud: payload.client_id } : payload;
     const identity = checkClaims(
-      payload,
+      claims,
       {
         issuer: config.issuer,
-        audience: audienceFor(payload.aud, config.audience),
+        audience: audienceFor(claims.aud, config.audience),
         userIdField: config.userIdClaim,
         companyIdField: hasCompany ? company : config.userIdClaim,
         clockToleranceSeconds: options.clockToleranceSeconds ?? 0,

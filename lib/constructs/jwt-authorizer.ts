@@ -7,10 +7,10 @@ import { ProjectFunction } from './project-function';
 import type { SigningKey } from './signing-key';
 
 interface CommonProps {
-  /** `iss` every token must carry: this API's URL unless configured. */
+  /** `iss` every token must carry: this API's URL unless configured (native mode: or one trusted outside issuer). */
   readonly issuer: string;
-  /** `aud` every token must carry. */
-  readonly audience: string;
+  /** `aud` values a token may carry (one of them). */
+  readonly audience: string | string[];
 }
 
 /** API Gateway's own JWT authorizer: RS256 keys found through `<issuer>/.well-known/openid-configuration`. */
@@ -47,7 +47,7 @@ export class JwtAuthorizer extends Construct {
     super(scope, id);
     if (props.mode === 'native') {
       this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.issuer, {
-        jwtAudience: [props.audience],
+        jwtAudience: [props.audience].flat(),
         identitySource: ['$request.header.Authorization'],
       });
       return;

@@ -9,14 +9,28 @@ import type { KeyRegistry } from './key-registry';
 import { ProjectFunction } from './project-function';
 import type { SigningKey } from './signing-key';
 
-/** The key routes, all behind IAM authorization; POST /keys alone is what the mint policy allows. */
+const { GET, POST, DELETE } = HttpMethod;
+/**
+ * The admin routes, all behind IAM authorization and served by one function: keys (POST /keys alone is what
+ * the mint policy allows), revocations, client applications, plans and subscriptions.
+ */
 export const KEY_ROUTES: ReadonlyArray<{ method: HttpMethod; path: string }> = [
-  { method: HttpMethod.POST, path: '/keys' },
-  { method: HttpMethod.GET, path: '/keys' },
-  { method: HttpMethod.GET, path: '/keys/{keyId}' },
-  { method: HttpMethod.DELETE, path: '/keys/{keyId}' },
-  { method: HttpMethod.POST, path: '/keys/{keyId}/roll' },
-  { method: HttpMethod.POST, path: '/revocations' },
+  { method: POST, path: '/keys' },
+  { method: GET, path: '/keys' },
+  { method: GET, path: '/keys/{keyId}' },
+  { method: DELETE, path: '/keys/{keyId}' },
+  { method: POST, path: '/keys/{keyId}/roll' },
+  { method: POST, path: '/revocations' },
+  { method: POST, path: '/applications' },
+  { method: GET, path: '/applications/{clientId}' },
+  { method: POST, path: '/applications/{clientId}/keys' },
+  { method: DELETE, path: '/applications/{clientId}/keys/{kid}' },
+  { method: POST, path: '/applications/{clientId}/suspend' },
+  { method: POST, path: '/applications/{clientId}/resume' },
+  { method: POST, path: '/applications/{clientId}/subscriptions' },
+  { method: POST, path: '/plans' },
+  ...['publish', 'deprecate', 'close'].map((action) => ({ method: POST, path: `/plans/{planId}/${action}` })),
+  ...['accept', 'reject', 'close'].map((action) => ({ method: POST, path: `/subscriptions/{id}/${action}` })),
 ];
 
 export interface KeyAdminProps {
@@ -80,7 +94,7 @@ export class KeyAdmin extends Construct {
       statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: [routeArn('POST', '/keys')] })],
     });
     this.adminPolicy = new ManagedPolicy(this, 'AdminPolicy', {
-      description: 'Allows every key route of the JWT API: mint, list, show, revoke, roll, revocation watermarks',
+      description: 'Allows every admin route of the JWT API: keys (mint, list, show, revoke, roll), revocation watermarks, applications, plans, subscriptions',
       statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: KEY_ROUTES.map(({ method, path }) => routeArn(method, path)) })],
     });
     // Route ARNs name a path parameter's segment with "*": that is the {keyId} of one route, nothing wider.

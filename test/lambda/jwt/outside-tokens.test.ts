@@ -66,6 +66,17 @@ describe('accepted tokens', () => {
     expect(await verifyOutsideToken(await signWith(keys.rs, claimsFor(a, { aud: ['x', 'other-api'] })), issuers, opts())).toMatchObject({ ok: true });
   });
 
+  it('takes client_id as the audience when there is no aud (Amazon Cognito access tokens), as API Gateway does', async () => {
+    const cognito = createOutsideIssuers(parseTrustedIssuers([{ issuer: b.issuer, audience: ['orders-api', 'cognito-app-client'], jwksUri: `${b.url}/jwks` }]), { now: () => clock });
+    const access = await signWith(keys.b, claimsFor(b, { aud: undefined, client_id: 'cognito-app-client' }));
+    expect(await verifyOutsideToken(access, cognito, opts())).toMatchObject({ ok: true, clientId: 'cognito-app-client' });
+    // Not when the client_id is not a configured audience, nor when an aud is there and wrong.
+    const other = await signWith(keys.b, claimsFor(b, { aud: undefined, client_id: 'someone-else' }));
+    expect(await verifyOutsideToken(other, cognito, opts())).toMatchObject({ ok: false, reason: 'missing_claim', detail: 'aud' });
+    const wrongAud = await signWith(keys.b, claimsFor(b, { aud: 'elsewhere', client_id: 'cognito-app-client' }));
+    expect(await verifyOutsideToken(wrongAud, cognito, opts())).toMatchObject({ ok: false, reason: 'wrong_audience' });
+  });
+
   it('takes the client from azp when there is no client_id', async () => {
     const token = await signWith(keys.rs, claimsFor(a, { client_id: undefined, azp: 'spa-7' }));
     expect(await verifyOutsideToken(token, issuers, opts())).toMatchObject({ ok: true, clientId: 'spa-7' });
