@@ -260,6 +260,20 @@ describe('configuration in the stack', () => {
     Annotations.fromStack(s.stack).hasWarning('*', Match.stringLikeRegexp('cannot revoke a key before it expires'));
   });
 
+  it('native mode with a trusted issuer: API Gateway trusts that issuer and its audiences', () => {
+    const s = synth({ authorizer: 'native', trustedIssuers: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: ['orders-api', 'web'] }]) });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['orders-api', 'web'] } });
+  });
+
+  it('lambda mode: the authorizer learns the trusted issuers and, with route-restricted plans, answers per route', () => {
+    const s = synth({ authorizer: 'lambda', routeRestrictedPlans: 'true', trustedIssuers: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: 'orders-api' }]) });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.Authorization', '$stageVariables.revocationVersion', '$context.routeKey'] });
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Verifies JWT API keys'),
+      Environment: { Variables: Match.objectLike({ TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: ['orders-api'], algorithms: ['RS256'], userIdClaim: 'sub' }]), ROUTE_RESTRICTED_PLANS: 'true', CLIENT_TOKEN_MAX_LIFETIME_SECONDS: '300' }) },
+    });
+  });
+
   it('proxies to a configured backend URL instead of the echo function', () => {
     const s = synth({ backendUrl: 'https://backend.example.com/v1/' });
     const integrations = s.template.findResources('AWS::ApiGatewayV2::Integration', { Properties: { IntegrationType: 'HTTP_PROXY' } });
