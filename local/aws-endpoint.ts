@@ -5,9 +5,12 @@ import { manage } from './api/management';
 import type { HttpApiModel } from './api/model';
 import type { LocalLambda } from './functions';
 import type { LocalSecretsManager } from './secrets-manager';
+import type { LocalSqs } from './sqs/service';
 
 export interface AwsEndpointOptions {
   secrets: LocalSecretsManager;
+  /** The local queues (AWS JSON 1.0); without it SQS calls are "not emulated". */
+  sqs?: LocalSqs;
   lambda: LocalLambda;
   apis: () => HttpApiModel[];
   /** The access key id the functions are given: requests signed with another are refused. */
@@ -21,9 +24,9 @@ function serviceOf(req: IncomingMessage): string | undefined {
 }
 
 /**
- * The AWS endpoint the functions' SDK clients reach (AWS_ENDPOINT_URL): Secrets Manager (JSON 1.1), the
- * API Gateway v2 stage calls, and Lambda Invoke; any other service gets a clear "not emulated" error
- * instead of a call to real AWS.
+ * The AWS endpoint the functions' SDK clients reach (AWS_ENDPOINT_URL): Secrets Manager (JSON 1.1), SQS
+ * (JSON 1.0; the queues' URLs name this endpoint), the API Gateway v2 stage calls, and Lambda Invoke; any
+ * other service gets a clear "not emulated" error instead of a call to real AWS.
  */
 export class LocalAwsEndpoint {
   private server?: Server;
@@ -77,6 +80,21 @@ export class LocalAwsEndpoint {
       }
       const reply = this.options.secrets.call(target.slice('secretsmanager.'.length), input);
       return send(reply.status, reply.body, 'application/x-amz-json-1.1');
+    }
+
+    if (target.startsWith('AmazonSQS.') && this.options.sqs) {
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body || '{}');
+      } catch {
+        return send(400, { __type: 'com.amazonaws.sqs#InvalidParameterValueException', message: 'The body is not JSON.' }, 'application/x-amz-json-1.0');
+      }
+      const reply = await this.options.sqs.call(target.slice('AmazonSQS.'.length), input, keyId);
+      return send(reply.status, reply.body, 'application/x-amz-json-1.0', reply.headers);
+    }
+    // SDKs before the JSON protocol (2023) speak SQS's query protocol: say so rather than "not emulated".
+    if (this.options.sqs && serviceOf(req) === 'sqs' && /(^|&)Action=/.test(body)) {
+      return send(400, { __type: 'com.amazonaws.sqs#UnsupportedOperation', message: 'The local SQS speaks the AWS JSON 1.0 protocol of current SDKs, not the query protocol (Action=...): update the AWS SDK.' });
     }
 
     const management = path.startsWith('/v2/apis') ? manage(this.options.apis(), req.method ?? 'GET', path, body) : undefined;

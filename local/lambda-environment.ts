@@ -25,6 +25,8 @@ export function lambdaEnvironment(fn: { name: string; memoryMb: number; logGroup
     AWS_ENDPOINT_URL_SECRETS_MANAGER: local.awsUrl,
     AWS_ENDPOINT_URL_APIGATEWAYV2: local.awsUrl,
     AWS_ENDPOINT_URL_LAMBDA: local.awsUrl,
+    // Queue URLs name this endpoint too (the SDK calls a QueueUrl's host).
+    AWS_ENDPOINT_URL_SQS: local.awsUrl,
     AWS_ENDPOINT_URL_DYNAMODB: local.dynamodbUrl,
     AWS_EC2_METADATA_DISABLED: 'true',
     // Keep the host's AWS profiles out of the functions.

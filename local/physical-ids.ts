@@ -8,7 +8,7 @@ export interface Deployed {
 
 /**
  * Names and ARNs for a resource the runtime does not emulate, in each type's real shape, so that
- * templates referring to them (an IAM role's ARN, a queue's URL) still resolve.
+ * templates referring to them (an IAM role's ARN, a topic's ARN) still resolve.
  */
 export function placeholderResource(env: Environment, logicalId: string, type: string, props: Record<string, unknown>): Deployed {
   const name = (key: string, max = 64) => (typeof props[key] === 'string' ? (props[key] as string) : generatedName(env.stackName, logicalId, max));
@@ -22,10 +22,6 @@ export function placeholderResource(env: Environment, logicalId: string, type: s
     case 'AWS::IAM::ManagedPolicy': {
       const a = arn(env, 'iam', `policy/${name('ManagedPolicyName')}`, '');
       return { physicalId: a, attributes: { PolicyArn: a } };
-    }
-    case 'AWS::SQS::Queue': {
-      const n = name('QueueName', 80);
-      return { physicalId: `https://sqs.${env.region}.${env.urlSuffix}/${env.account}/${n}`, attributes: { Arn: arn(env, 'sqs', n), QueueName: n, QueueUrl: `https://sqs.${env.region}.${env.urlSuffix}/${env.account}/${n}` } };
     }
     case 'AWS::SNS::Topic': {
       const a = arn(env, 'sns', name('TopicName', 256));

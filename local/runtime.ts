@@ -6,6 +6,7 @@ import { LocalAwsEndpoint } from './aws-endpoint';
 import { routeTable } from './console';
 import { deploy } from './deploy';
 import { LocalDynamoDb } from './dynamodb';
+import { LocalEventSources } from './event-sources';
 import { LocalLambda } from './functions';
 import { lambdaEnvironment } from './lambda-environment';
 import { LocalLogs } from './logs';
@@ -13,6 +14,7 @@ import { moesifEnvironment } from './moesif';
 import { LocalMoesifCollector } from './moesif-collector';
 import type { Environment } from './names';
 import { LocalSecretsManager } from './secrets-manager';
+import { LocalSqs } from './sqs/service';
 import { StateFolder } from './state';
 
 export interface StartOptions {
@@ -45,7 +47,20 @@ export interface RunningStack {
   banner: string[];
   lambda: LocalLambda;
   logs: LocalLogs;
+  sqs: LocalSqs;
+  eventSources: LocalEventSources;
   stop(): Promise<void>;
+}
+
+function queueLine(q: LocalSqs['queues'][number]): string {
+  const s = q.settings;
+  const redrive = s.redrive ? `, to ${s.redrive.deadLetterTargetArn.split(':').pop()} after ${s.redrive.maxReceiveCount} receives` : '';
+  return `  ${s.label}: ${s.url} (visibility ${s.visibilityTimeoutSeconds} s${redrive})`;
+}
+
+function mappingLine(m: LocalEventSources['mappings'][number]): string {
+  const window = m.batchingWindowSeconds ? `, window ${m.batchingWindowSeconds} s` : '';
+  return `  ${m.queue.settings.label} → ${m.functionLabel} (batch ${m.batchSize}${window}${m.reportBatchItemFailures ? ', ReportBatchItemFailures' : ''})`;
 }
 
 /** Starts the local services, deploys the template into them, and serves its HTTP API(s). */
@@ -81,10 +96,15 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
     const collector = new LocalMoesifCollector(options.printEvent);
     const collectorUrl = await collector.start();
     stoppers.push(() => collector.stop());
+    const sqs = new LocalSqs(print);
     const apis: LocalHttpApi[] = [];
-    const aws = new LocalAwsEndpoint({ secrets, lambda, apis: () => apis.map((a) => a.model), accessKeyId, print });
+    const aws = new LocalAwsEndpoint({ secrets, sqs, lambda, apis: () => apis.map((a) => a.model), accessKeyId, print });
     const awsUrl = await aws.start();
     stoppers.push(() => aws.stop());
+    stoppers.push(async () => sqs.stop());
+    // Pollers stop before the functions they invoke (stoppers run last-in, first-out).
+    const eventSources = new LocalEventSources(lambda, print);
+    stoppers.push(() => eventSources.stop());
     const logs = new LocalLogs(state.folder('logs'), lambda, env.account, print);
     stoppers.push(() => logs.stop());
     const moesifBaseUrl = options.moesifBaseUrl ?? collectorUrl;
@@ -99,6 +119,9 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
       dynamodb,
       lambda,
       logs,
+      sqs,
+      eventSources,
+      awsEndpointUrl: awsUrl,
       apis,
       serveApi: async (model) => {
         const api = new LocalHttpApi(model, gateway);
@@ -120,13 +143,17 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
       `admin token: ${adminToken}`,
       `  AWS_IAM routes take the header x-admin-token: <admin token> in place of a SigV4 signature (caller ${iamPrincipal.userArn})`,
       ...apis.flatMap((a) => [`Routes of ${a.model.name} (${a.url}):`, ...routeTable(a.model)]),
+      ...(sqs.queues.length ? ['Queues:', ...sqs.queues.map(queueLine)] : []),
+      ...(eventSources.mappings.length ? ['Event sources:', ...eventSources.mappings.map(mappingLine)] : []),
       'Outputs:',
       ...Object.entries(result.outputs).map(([k, v]) => `  ${k}: ${v}`),
-      `Local services: DynamoDB ${dynamodbUrl}, AWS endpoint ${awsUrl}, Moesif ${moesifBaseUrl}${options.moesifBaseUrl ? '' : ' (events printed as JSON lines)'}`,
+      `Local services: DynamoDB ${dynamodbUrl}, AWS endpoint ${awsUrl} (Secrets Manager, SQS, API Gateway stages, Lambda), Moesif ${moesifBaseUrl}${options.moesifBaseUrl ? '' : ' (events printed as JSON lines)'}`,
       `State: ${state.dir} (mode ${state.mode()}), access logs in ${state.folder('logs')}`,
       'Not emulated (present in the template, no local behaviour): ' + (result.notEmulated.join(', ') || 'none'),
       `Functions run on Node.js ${process.version} in worker threads (the template asks for ${[...new Set(lambda.all.map((f) => f.runtime ?? '?'))].join(', ')}).`,
-      'Also not emulated: stage throttling (DefaultRouteSettings), CORS, secret rotation schedules, alarms and metrics, async retries and DLQs.',
+      'Also not emulated: stage throttling (DefaultRouteSettings), CORS, secret rotation schedules, alarms and metrics, IAM and resource policies, ' +
+        "Lambda's asynchronous retries and on-failure destinations, reserved concurrency (each function runs in one environment; an event source " +
+        'delivers one batch at a time), event filtering; queues are kept in memory (their messages do not survive a restart).',
     ];
     return {
       url: apis[0].url,
@@ -140,6 +167,8 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
       banner,
       lambda,
       logs,
+      sqs,
+      eventSources,
       stop,
     };
   } catch (err) {

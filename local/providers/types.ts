@@ -1,11 +1,13 @@
 import type { LocalHttpApi } from '../api/gateway';
 import type { StackAssembly } from '../assembly';
 import type { LocalDynamoDb } from '../dynamodb';
+import type { LocalEventSources } from '../event-sources';
 import type { LocalLambda } from '../functions';
 import type { LocalLogs } from '../logs';
 import type { Environment } from '../names';
 import type { Deployed } from '../physical-ids';
 import type { LocalSecretsManager } from '../secrets-manager';
+import type { LocalSqs } from '../sqs/service';
 import type { StateFolder } from '../state';
 import type { CfnResource } from '../template';
 
@@ -18,6 +20,10 @@ export interface Services {
   dynamodb: LocalDynamoDb;
   lambda: LocalLambda;
   logs: LocalLogs;
+  sqs: LocalSqs;
+  eventSources: LocalEventSources;
+  /** The local AWS endpoint (the host of the local queues' URLs). */
+  awsEndpointUrl: string;
   apis: LocalHttpApi[];
   /** Creates (and starts serving) an HTTP API. */
   serveApi: (api: LocalHttpApi['model']) => Promise<LocalHttpApi>;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ApiGatewayV2Client, GetStageCommand, UpdateStageCommand } from '@aws-sdk/client-apigatewayv2';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { newApi } from '../../local/api/model';
 import { LocalAwsEndpoint } from '../../local/aws-endpoint';
 import { LocalLambda } from '../../local/functions';
@@ -45,9 +45,9 @@ describe('the local AWS endpoint, through the real SDK clients', () => {
   });
 
   it('answers a service it does not emulate with an error that says so', async () => {
-    const client = new SQSClient(config());
-    await expect(client.send(new SendMessageCommand({ QueueUrl: `${endpoint.url}/123456789012/q`, MessageBody: 'x' }))).rejects.toThrow();
-    expect(printed.join('\n')).toMatch(/sqs .* is not emulated locally/);
+    const client = new CloudFormationClient(config());
+    await expect(client.send(new DescribeStacksCommand({}))).rejects.toThrow();
+    expect(printed.join('\n')).toMatch(/cloudformation .* is not emulated locally/);
     client.destroy();
   });
 });

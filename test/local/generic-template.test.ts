@@ -34,7 +34,7 @@ function template(backendUrl: string): CfnTemplate {
           Handler: 'app.main',
           Runtime: 'nodejs22.x',
           Timeout: 5,
-          Environment: { Variables: { SELF: { 'Fn::Join': ['', ['https://', api, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod']] }, TABLE: { Ref: 'Table' } } },
+          Environment: { Variables: { SELF: { 'Fn::Join': ['', ['https://', api, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/prod']] }, TABLE: { Ref: 'Table' }, QUEUE: { Ref: 'Queue' } } },
         },
       },
       Table: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], BillingMode: 'PAY_PER_REQUEST' } },
@@ -44,7 +44,11 @@ function template(backendUrl: string): CfnTemplate {
       ItemRoute: route('GET /items/{id}', 'ItemsIntegration'),
       SlowRoute: route('GET /slow', 'SlowIntegration'),
       ProxyRoute: route('ANY /proxy/{proxy+}', 'ProxyIntegration'),
-      Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+      JobsRoute: route('POST /jobs', 'ItemsIntegration'),
+      Queue: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 10, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['DeadLetters', 'Arn'] }, maxReceiveCount: 3 } } },
+      DeadLetters: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'shop-dead-letters' } },
+      Worker: { Type: 'AWS::Lambda::Function', Metadata: { 'aws:asset:path': 'asset.worker' }, Properties: { Handler: 'worker.main', Runtime: 'nodejs22.x', Timeout: 5 } },
+      WorkerSource: { Type: 'AWS::Lambda::EventSourceMapping', Properties: { EventSourceArn: { 'Fn::GetAtt': ['Queue', 'Arn'] }, FunctionName: { Ref: 'Worker' }, BatchSize: 5 } },
     },
   };
 }
@@ -58,11 +62,18 @@ beforeAll(async () => {
   mkdirSync(path.join(dir, 'asset.items'));
   writeFileSync(
     path.join(dir, 'asset.items', 'app.mjs'),
-    `export async function main(event) {
+    `import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+     export async function main(event) {
        if (event.rawPath.endsWith('/slow')) await new Promise((r) => setTimeout(r, 1000));
+       if (event.rawPath.endsWith('/jobs')) {
+         const sent = await new SQSClient({}).send(new SendMessageCommand({ QueueUrl: process.env.QUEUE, MessageBody: event.body }));
+         return { statusCode: 202, body: JSON.stringify({ messageId: sent.MessageId, queue: process.env.QUEUE }) };
+       }
        return { statusCode: 200, headers: { 'x-fn': 'items' }, body: JSON.stringify({ event, self: process.env.SELF, table: process.env.TABLE }) };
      }`,
   );
+  mkdirSync(path.join(dir, 'asset.worker'));
+  writeFileSync(path.join(dir, 'asset.worker', 'worker.mjs'), 'export async function main(event) { for (const r of event.Records) console.log(JSON.stringify(r)); }');
   const file = path.join(dir, 'Shop.template.json');
   writeFileSync(file, JSON.stringify(template(`http://127.0.0.1:${(backend.address() as AddressInfo).port}`)));
   running = await startLocal({ projectRoot: ROOT, stack: readTemplateFile(file), port: 0, stateDir: path.join(dir, 'state'), print: (l) => printed.push(l), printEvent: () => undefined });
@@ -111,7 +122,20 @@ describe('startLocal on a template that is not this project', () => {
     expect(lines).toEqual(expect.arrayContaining(['GET /items/{id} 200 -', 'GET /slow 503 The integration timed out after 100 ms']));
   });
 
+  it("queues a function's message at its queue's Ref URL, and the event source mapping hands it to the worker", async () => {
+    const res = await fetch(`${running.url}/prod/jobs`, { method: 'POST', body: 'job-7' });
+    expect(res.status).toBe(202);
+    const { messageId, queue } = (await res.json()) as { messageId: string; queue: string };
+    expect(queue).toMatch(new RegExp(`^${running.awsEndpointUrl}/123456789012/Shop-Queue-`));
+    const deadline = Date.now() + 5000;
+    let line: string | undefined;
+    while (!(line = printed.find((l) => l.startsWith('  [Worker] {') && l.includes(messageId))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(line!.slice('  [Worker] '.length))).toMatchObject({ messageId, body: 'job-7', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:' + queue.split('/').pop(), awsRegion: 'us-east-1' });
+    expect(running.sqs.byUrl(queue).settings.redrive).toEqual({ deadLetterTargetArn: 'arn:aws:sqs:us-east-1:123456789012:shop-dead-letters', maxReceiveCount: 3 });
+  });
+
   it('lists what it does not emulate', () => {
-    expect(running.notEmulated).toEqual(['AWS::SQS::Queue']);
+    expect(running.notEmulated).toEqual([]);
+    expect(running.banner).toEqual(expect.arrayContaining(['Event sources:', '  Queue → Worker (batch 5)']));
   });
 });

@@ -20,6 +20,18 @@ describe('matchRoute (API Gateway route selection)', () => {
     expect(pick(all, 'PATCH', '/keys/mine')?.route.routeKey).toBe('ANY /keys/mine');
   });
 
+  it('fills several path parameters and matches literal segments after them', () => {
+    const keyRoutes = routes('$default', 'GET /keys/{keyId}', 'POST /keys/{keyId}/roll', 'POST /applications/{clientId}/keys', 'DELETE /applications/{clientId}/keys/{keyId}', 'POST /applications/{clientId}/keys/{keyId}/roll');
+    expect(pick(keyRoutes, 'POST', '/keys/k-1/roll')).toMatchObject({ route: { routeKey: 'POST /keys/{keyId}/roll' }, pathParameters: { keyId: 'k-1' } });
+    expect(pick(keyRoutes, 'POST', '/applications/app-1/keys')).toMatchObject({ route: { routeKey: 'POST /applications/{clientId}/keys' }, pathParameters: { clientId: 'app-1' } });
+    expect(pick(keyRoutes, 'DELETE', '/applications/app-1/keys/k-2')).toMatchObject({ pathParameters: { clientId: 'app-1', keyId: 'k-2' } });
+    expect(pick(keyRoutes, 'POST', '/applications/app-1/keys/k-2/roll')).toMatchObject({ route: { routeKey: 'POST /applications/{clientId}/keys/{keyId}/roll' }, pathParameters: { clientId: 'app-1', keyId: 'k-2' } });
+    // A literal after a parameter must match too, and an empty segment fills no parameter.
+    expect(pick(keyRoutes, 'POST', '/keys/k-1/rotate')?.route.routeKey).toBe('$default');
+    expect(pick(keyRoutes, 'POST', '/keys//roll')?.route.routeKey).toBe('$default');
+    expect(pick(keyRoutes, 'GET', '/keys/k-1/roll')?.route.routeKey).toBe('$default');
+  });
+
   it('decodes path parameters; a greedy variable needs at least one segment', () => {
     expect(pick(all, 'DELETE', '/keys/a%20b')?.pathParameters).toEqual({ keyId: 'a b' });
     expect(pick(routes('ANY /{proxy+}'), 'GET', '/')).toBeUndefined();
