@@ -3,6 +3,7 @@ import type { CloudWatchLogsEvent, Context } from 'aws-lambda';
 import { secretsClient } from './shared/clients';
 import { requireEnv } from './shared/env';
 import { errorFields, log } from './shared/log';
+import { METRIC, metricFields } from './shared/metrics';
 import { MoesifConfigError, MoesifDeliveryError, parseApplicationIdSecret, postBatches, type PostBatchesOptions } from './moesif/client';
 import { decodeSubscription, toMoesifEvents } from './moesif/event';
 import { applySampling } from './moesif/sampling';
@@ -90,7 +91,7 @@ export function createHandler(deps: ForwarderDeps = {}) {
     const { skipped, skippedReasons } = mapped;
     const counts = { logGroup: data.logGroup, logStream: data.logStream, received: data.logEvents.length, skipped, skippedReasons, sampledOut: 0 };
     if (mapped.events.length === 0) {
-      log('INFO', 'nothing to forward to moesif', { ...counts, sent: 0 });
+      log('INFO', 'nothing to forward to moesif', { ...counts, sent: 0, ...metricFields({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped }) });
       return { received: counts.received, sent: 0, skipped, sampledOut: 0 };
     }
 
@@ -102,17 +103,24 @@ export function createHandler(deps: ForwarderDeps = {}) {
       events = sampled.kept;
       counts.sampledOut = sampled.sampledOut;
       if (events.length === 0) {
-        log('INFO', 'nothing to forward to moesif', { ...counts, sampling: source, sent: 0 });
+        log('INFO', 'nothing to forward to moesif', { ...counts, sampling: source, sent: 0, ...metricFields({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }) });
         return { received: counts.received, sent: 0, skipped, sampledOut: counts.sampledOut };
       }
       const deadline = context ? now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : undefined;
       const result = await postBatches(events, { ...delivery, baseUrl, applicationId: applicationIdValue, now, deadline });
-      log('INFO', 'forwarded to moesif', { ...counts, sampling: source, sent: result.sent, batches: result.batches, requests: result.requests });
+      log('INFO', 'forwarded to moesif', {
+        ...counts,
+        sampling: source,
+        sent: result.sent,
+        batches: result.batches,
+        requests: result.requests,
+        ...metricFields({ [METRIC.eventsDelivered]: result.sent, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }),
+      });
       return { received: counts.received, sent: result.sent, skipped, sampledOut: counts.sampledOut };
     } catch (err) {
       const detail =
         err instanceof MoesifDeliveryError ? { sent: err.sent, failedBatch: err.batch, status: err.status, attempts: err.attempts } : err instanceof MoesifConfigError ? { sent: 0, secretArn } : { sent: 0 };
-      log('ERROR', 'moesif forwarding failed', { ...counts, toSend: events.length, ...detail, ...errorFields(err) });
+      log('ERROR', 'moesif forwarding failed', { ...counts, toSend: events.length, ...detail, ...errorFields(err), ...metricFields({ [METRIC.deliveryFailures]: 1, [METRIC.eventsSkipped]: skipped }) });
       throw err;
     }
   };

@@ -7,25 +7,41 @@
  * emitted (a log line stays a plain log line).
  */
 
-export interface MetricFields {
-  _aws: {
-    Timestamp: number;
-    CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: 'Count' | 'Milliseconds' }> }>;
-  };
-  [field: string]: unknown;
+/** The metrics the functions emit; the dashboard (lib/constructs/dashboard.ts) charts these very names. */
+export const METRIC = {
+  /** Authorizer answers, by Outcome (allow, deny) and Reason (ok, expired, revoked, ...). */
+  decisions: 'AuthorizerDecisions',
+  /** A function's first invocation in a new execution environment, by Function. */
+  coldStarts: 'ColdStarts',
+  keysMinted: 'KeysMinted',
+  keysRevoked: 'KeysRevoked',
+  eventsDelivered: 'EventsDelivered',
+  eventsSkipped: 'EventsSkipped',
+  eventsSampledOut: 'EventsSampledOut',
+  /** Deliveries Moesif did not take after the in-invocation retries (Lambda retries, then the DLQ). */
+  deliveryFailures: 'DeliveryFailures',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export interface MetricOptions {
+  /** Dimension sets; default one set of all the dimensions given. */
+  sets?: string[][];
+  env?: NodeJS.ProcessEnv;
+  now?: number;
 }
 
 /**
- * The fields to add to a log line so that it also counts as the given metrics, with the given dimensions
- * (one dimension set: all of them). Values of dimensions must be short and bounded (reason codes, not ids).
+ * The fields to add to a log line so that it also counts as the given metrics (values are counts), with the
+ * given dimensions. Dimension values must be short and bounded (reason codes, not ids).
  */
-export function metricFields(metrics: Record<string, number>, dimensions: Record<string, string> = {}, env: NodeJS.ProcessEnv = process.env, now = Date.now()): Partial<MetricFields> {
-  const namespace = env.METRICS_NAMESPACE;
+export function metricFields(metrics: Partial<Record<MetricName, number>>, dimensions: Record<string, string> = {}, options: MetricOptions = {}): Record<string, unknown> {
+  const namespace = (options.env ?? process.env).METRICS_NAMESPACE;
   if (!namespace) return {};
   return {
     _aws: {
-      Timestamp: now,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dimensions)], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' as const })) }],
+      Timestamp: options.now ?? Date.now(),
+      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: options.sets ?? [Object.keys(dimensions)], Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: 'Count' })) }],
     },
     ...dimensions,
     ...metrics,
