@@ -1,0 +1,230 @@
+/**
+ * `npm run bench`: every performance goal of the project measured side by side in one run, printed as
+ * one table (markdown) and written to bench/results/latest.json, which scripts/cost.ts reads.
+ *
+ *   npm run bench -- [--repeats 5] [--spawns 20] [--time-ms 400] [--lines 1000] [--out FILE]
+ *
+ * Timings are medians (mitata's p50 per measurement); a ratio is the median over --repeats interleaved
+ * repeats, with its min-max. Cold starts are medians and p90s over --spawns fresh processes per variant.
+ */
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCold, EMPTY_MODULE, PROBES, type ColdResult, type ColdVariant } from './cold';
+import { prepareForwarder } from './forwarder';
+import { authorizerEnv, prepareHot, type Case } from './hot';
+import { prepareIssue } from './issue';
+import { bundle, checkProjectFunctionOptions, lambdaEntries, replaceModules, type Bundle } from './support/bundle';
+import { LocalSecrets } from './support/local-secrets';
+import { fmtLoad, machine, median, p50, spread, type Spread } from './support/stats';
+
+const GOALS = { hotRatio: 1.3, issueRatio: 1.3, coldDeltaMs: 15, bundleBytes: 30_000 };
+const SESSION_TOKEN = 'bench-session-token';
+const SHIMS = path.join(__dirname, 'support', 'shims');
+
+const { values: args } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '5' },
+    spawns: { type: 'string', default: '20' },
+    'time-ms': { type: 'string', default: '400' },
+    lines: { type: 'string', default: '1000' },
+    out: { type: 'string', default: path.join(__dirname, 'results', 'latest.json') },
+  },
+});
+function count(name: string, min: number): number {
+  const n = Number(args[name as keyof typeof args]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, got "${args[name as keyof typeof args]}".`);
+  return n;
+}
+const REPEATS = count('repeats', 3);
+const SPAWNS = count('spawns', 1);
+const TIME_MS = count('time-ms', 50);
+const LINES = count('lines', 1);
+
+interface Row {
+  area: string;
+  case: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  status: 'met' | 'not met' | '';
+}
+
+const us = (ns: number) => (ns < 10_000 ? `${(ns / 1000).toFixed(2)} µs` : ns < 100_000 ? `${(ns / 1000).toFixed(1)} µs` : `${Math.round(ns / 1000)} µs`);
+const x = (s: Spread) => `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+const status = (ok: boolean) => (ok ? 'met' : 'not met') as Row['status'];
+
+/** Runs every case once per repeat, interleaved, and keeps each case's p50 per repeat. */
+async function measureAll(cases: Record<string, Case>): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (let r = 0; r < REPEATS; r++) {
+    for (const [name, fn] of Object.entries(cases)) out[name].push(await p50(fn, TIME_MS));
+    process.stderr.write(`  repeat ${r + 1}/${REPEATS} done (load ${fmtLoad(loadavg())})\n`);
+  }
+  return out;
+}
+const ratios = (a: number[], b: number[]) => spread(a.map((v, i) => v / b[i]));
+
+async function main(): Promise<void> {
+  const host = machine();
+  const started = new Date().toISOString();
+  checkProjectFunctionOptions();
+
+  process.stderr.write('bundling lambda/*.ts with the ProjectFunction options...\n');
+  const bundles: (Bundle & { entry: string })[] = [];
+  for (const entry of lambdaEntries()) bundles.push({ entry, ...(await bundle(entry, entry.replace(/\.ts$/, '.mjs'))) });
+  const viaExtension = { '^@aws-sdk/client-secrets-manager$': path.join(SHIMS, 'sdk-secrets-via-extension.ts') };
+  const noGovernance = { '^\\./moesif/(governance|client)$': path.join(SHIMS, 'governance-off.ts') };
+  const noJose = { '^jose$': path.join(SHIMS, 'jose-thumbprint.ts') };
+  const variants = {
+    extension: await bundle('authorizer.ts', 'authorizer-extension.mjs', [replaceModules(viaExtension)]),
+    noGovernance: await bundle('authorizer.ts', 'authorizer-no-governance.mjs', [replaceModules(noGovernance)]),
+    noJose: await bundle('authorizer.ts', 'authorizer-no-jose.mjs', [replaceModules(noJose)]),
+    lean: await bundle('authorizer.ts', 'authorizer-lean.mjs', [replaceModules({ ...viaExtension, ...noGovernance, ...noJose })]),
+  };
+  const authorizer = bundles.find((b) => b.entry === 'authorizer.ts')!;
+
+  const secrets = new LocalSecrets(SESSION_TOKEN);
+  const endpoint = await secrets.start();
+  const awsEnv = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_SESSION_TOKEN: SESSION_TOKEN,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(secrets.port),
+  };
+  Object.assign(process.env, awsEnv);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  try {
+    process.stderr.write('hot path, issuance, forwarder (mitata)...\n');
+    const hot = await prepareHot(authorizer.file, secrets);
+    const issue = await Promise.all(hot.map((h) => prepareIssue(h.alg, h.ring)));
+    const fwd = prepareForwarder(LINES);
+    const cases: Record<string, Case> = { 'forwarder full': fwd.full, 'forwarder floor': fwd.floor };
+    for (const h of hot) {
+      for (const k of ['handler', 'floor', 'jose', 'jsonwebtoken', 'awsJwtVerify'] as const) if (h[k]) cases[`hot ${h.alg} ${k}`] = h[k]!;
+    }
+    for (const i of issue) for (const k of ['issueKey', 'floor', 'proposed'] as const) cases[`issue ${i.alg} ${k}`] = i[k];
+    const t = await measureAll(cases);
+
+    const hotResults = [];
+    for (const { alg } of hot) {
+      const get = (k: string) => t[`hot ${alg} ${k}`];
+      const handler = get('handler');
+      const floor = get('floor');
+      const r = ratios(handler, floor);
+      rows.push({ area: `hot ${alg}`, case: 'authorizer handler (bundle, keys cached)', value: us(median(handler)), baseline: `floor ${us(median(floor))}`, ratio: x(r), goal: `≤ ${GOALS.hotRatio}× floor`, status: status(r.median <= GOALS.hotRatio) });
+      const competitors: Record<string, unknown> = {};
+      for (const [k, label] of [['jose', 'jose jwtVerify'], ['jsonwebtoken', 'jsonwebtoken verify'], ['awsJwtVerify', 'aws-jwt-verify verifySync']] as const) {
+        const c = get(k);
+        if (!c) {
+          rows.push({ area: `hot ${alg}`, case: label, value: 'n/a', baseline: '', ratio: '', goal: '', status: '' });
+          continue;
+        }
+        const slower = ratios(c, handler);
+        competitors[k] = { p50Ns: median(c), slowerThanHandler: slower };
+        const required = k !== 'jose';
+        rows.push({ area: `hot ${alg}`, case: label, value: us(median(c)), baseline: 'handler', ratio: `${x(slower)} slower`, goal: required ? 'handler faster' : '', status: required ? status(slower.median > 1) : '' });
+      }
+      hotResults.push({ alg, handlerP50Ns: median(handler), floorP50Ns: median(floor), ratio: r, perRepeat: { handler, floor }, competitors });
+    }
+    results.hot = hotResults;
+
+    const issueResults = [];
+    for (const { alg } of issue) {
+      const [issued, floor, proposed] = ['issueKey', 'floor', 'proposed'].map((k) => t[`issue ${alg} ${k}`]);
+      const r = ratios(issued, floor);
+      const rp = ratios(proposed, floor);
+      rows.push({ area: `issue ${alg}`, case: 'issueKey (jose SignJWT)', value: us(median(issued)), baseline: `sign ${us(median(floor))}`, ratio: x(r), goal: `≤ ${GOALS.issueRatio}× sign`, status: status(r.median <= GOALS.issueRatio) });
+      rows.push({ area: `issue ${alg}`, case: 'proposal: issueKeySync (node:crypto)', value: us(median(proposed)), baseline: `sign ${us(median(floor))}`, ratio: x(rp), goal: `(≤ ${GOALS.issueRatio}×)`, status: '' });
+      issueResults.push({ alg, issueKeyP50Ns: median(issued), signP50Ns: median(floor), proposedP50Ns: median(proposed), ratio: r, proposedRatio: rp });
+    }
+    results.issue = issueResults;
+
+    const perSecond = (ns: number) => Math.round(LINES / (ns / 1e9));
+    const fr = ratios(t['forwarder full'], t['forwarder floor']);
+    rows.push({ area: 'forwarder', case: `decode + toMoesif, ${LINES} lines`, value: `${perSecond(median(t['forwarder full'])).toLocaleString('en-US')} lines/s`, baseline: `JSON.parse ${perSecond(median(t['forwarder floor'])).toLocaleString('en-US')} lines/s`, ratio: x(fr), goal: '', status: '' });
+    results.forwarder = { lines: LINES, p50NsPerDelivery: median(t['forwarder full']), nsPerLine: median(t['forwarder full']) / LINES, floorNsPerLine: median(t['forwarder floor']) / LINES, ratio: fr, bytesPerLine: fwd.bytesPerLine, gzipRatio: fwd.gzipRatio, bytesPerEventSent: fwd.bytesPerEventSent };
+
+    for (const b of bundles) {
+      const bytes = statSync(b.file).size;
+      const isAuthorizer = b.entry === 'authorizer.ts';
+      const jose = b.inputs.filter(([p]) => p.includes('node_modules/jose/')).reduce((s, [, n]) => s + n, 0);
+      rows.push({ area: 'bundle', case: `${b.entry}${jose ? ` (jose ${kb(jose)})` : ''}`, value: kb(bytes), baseline: '', ratio: '', goal: isAuthorizer ? `≤ ${kb(GOALS.bundleBytes)}` : '', status: isAuthorizer ? status(bytes <= GOALS.bundleBytes) : '' });
+    }
+    results.bundles = bundles.map((b) => ({ entry: b.entry, bytes: statSync(b.file).size, imports: b.imports, topInputs: b.inputs.slice(0, 12) }));
+    results.authorizerVariants = Object.fromEntries(Object.entries(variants).map(([k, b]) => [k, { bytes: statSync(b.file).size, imports: b.imports }]));
+
+    process.stderr.write(`cold starts: ${SPAWNS} fresh processes per variant...\n`);
+    // The stack's default algorithm; the authorizer reads the public copy of its key set.
+    const rs256 = hot.find((h) => h.alg === 'RS256')!;
+    const coldEnv: Record<string, string> = { ...awsEnv, ...authorizerEnv('RS256', rs256.arns), KEY_CACHE_TTL_SECONDS: '300', BENCH_TOKEN: rs256.token, BENCH_SECRET_ARN: rs256.arns.publicKeys };
+    const coldVariants: ColdVariant[] = [
+      { id: 'empty', label: 'empty handler: import + call', file: EMPTY_MODULE, mode: 'call' },
+      { id: 'import', label: '(a) authorizer bundle: import', file: authorizer.file, mode: 'import' },
+      { id: 'sdk', label: '(b) authorizer: import + first call, SDK client', file: authorizer.file, mode: 'call' },
+      { id: 'extension-http', label: 'prototype: via extension (node:http)', file: variants.extension.file, mode: 'call' },
+      { id: 'extension-fetch', label: 'prototype: via extension (fetch)', file: variants.extension.file, mode: 'call', env: { BENCH_SECRETS_TRANSPORT: 'fetch' } },
+      { id: 'no-governance', label: 'breakdown: SDK, governance code removed', file: variants.noGovernance.file, mode: 'call' },
+      { id: 'no-jose', label: 'breakdown: SDK, jose thumbprint removed', file: variants.noJose.file, mode: 'call' },
+      { id: 'lean', label: 'prototype: extension + no governance + no jose', file: variants.lean.file, mode: 'call' },
+      { id: 'probe-sm', label: 'probe: Secrets Manager client, 1 call', file: path.join(PROBES, 'sdk-secrets-manager.mjs'), mode: 'call' },
+      { id: 'probe-ddb', label: 'probe: DynamoDB client, 1 GetItem', file: path.join(PROBES, 'sdk-dynamodb.mjs'), mode: 'call' },
+      { id: 'probe-both', label: 'probe: both SDK clients, 1 call each', file: path.join(PROBES, 'sdk-both.mjs'), mode: 'call' },
+      { id: 'probe-http', label: 'probe: 1 GET with node:http', file: path.join(PROBES, 'transport-http.mjs'), mode: 'call' },
+      { id: 'probe-fetch', label: 'probe: 1 GET with fetch', file: path.join(PROBES, 'transport-fetch.mjs'), mode: 'call' },
+    ];
+    const cold = await runCold(coldVariants, SPAWNS, coldEnv);
+    const empty = cold.find((c) => c.id === 'empty')!;
+    for (const c of cold) rows.push(coldRow(c, empty));
+    results.cold = cold.map((c) => ({ ...c, deltaMs: c.mode === 'import' ? c.median - empty.importMedian : c.median - empty.median }));
+  } finally {
+    await secrets.stop();
+  }
+
+  host.loadEnd = loadavg();
+  const goals = rows.filter((r) => r.status !== '').map((r) => ({ goal: `${r.area}: ${r.case} ${r.goal}`, status: r.status }));
+  const report = { started, finished: new Date().toISOString(), machine: host, settings: { repeats: REPEATS, spawns: SPAWNS, timeMsPerMeasurement: TIME_MS, lines: LINES }, goals, rows, ...results };
+  mkdirSync(path.dirname(args.out!), { recursive: true });
+  writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+
+  console.log(`Machine: ${host.cpu}, ${host.cores} cores, Node ${host.node} (${host.platform}); load average (1/5/15 min) ${fmtLoad(host.loadStart)} at start, ${fmtLoad(host.loadEnd)} at end`);
+  console.log(`Run: ${started}; ${REPEATS} repeats × mitata (${TIME_MS} ms each), ${SPAWNS} spawns per cold variant; ratios: median (min–max) over repeats`);
+  console.log('');
+  console.log('| area | case | median | baseline | ratio (min–max) | goal | status |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.area} | ${r.case} | ${r.value} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.status} |`);
+  const missed = goals.filter((g) => g.status === 'not met').length;
+  console.log('');
+  console.log(`${goals.length - missed} goals met, ${missed} not met. Results: ${path.relative(process.cwd(), args.out!)}`);
+}
+
+function coldRow(c: ColdResult, empty: ColdResult): Row {
+  const base = c.mode === 'import' ? empty.importMedian : empty.median;
+  const delta = c.median - base;
+  const value = `${ms(c.median)} (p90 ${ms(c.p90)})`;
+  if (c.id === 'empty') return { area: 'cold', case: c.label, value, baseline: '', ratio: '', goal: 'baseline', status: '' };
+  const isGoal = c.id === 'sdk';
+  const sdkPackages = Object.keys(c.packages).filter((p) => /^@(aws-sdk|smithy|aws-crypto)\//.test(p)).length;
+  return {
+    area: c.id.startsWith('probe') || c.id.startsWith('no-') ? 'cold breakdown' : 'cold',
+    case: `${c.label}${sdkPackages ? ` [${sdkPackages} SDK packages]` : ''}`,
+    value,
+    baseline: `empty +${ms(delta)}`,
+    ratio: '',
+    goal: isGoal || c.id.startsWith('extension') || c.id === 'lean' ? `≤ +${GOALS.coldDeltaMs} ms` : '',
+    status: isGoal ? status(delta <= GOALS.coldDeltaMs) : '',
+  };
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
