@@ -3,7 +3,8 @@
  * against the floor (raw node:crypto verify + JSON.parse of the payload) and against jose, jsonwebtoken
  * and aws-jwt-verify verifying the same token with the same issuer and audience.
  */
-import { createHmac, createVerify, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { createHmac, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { importJWK, jwtVerify, type JWK } from 'jose';
@@ -25,6 +26,8 @@ export interface FamilyCases {
   ring: SigningRing;
   arns: { secret: string; publicKeys: string };
   handler: Case;
+  /** The handler bundled with the proposals (bench/proposals), when given. */
+  proposed?: Case;
   floor: Case;
   jose: Case;
   jsonwebtoken?: Case;
@@ -45,7 +48,8 @@ export function floorVerify(token: string, key: RingKey): unknown {
   } else if (key.alg === 'EdDSA') {
     ok = cryptoVerify(null, Buffer.from(input), key.verifyKey, signature);
   } else {
-    ok = createVerify('RSA-SHA256').update(input).verify(key.verifyKey, signature);
+    // One-shot verify: faster than the streaming createVerify, so the floor is the least node:crypto needs.
+    ok = cryptoVerify('sha256', Buffer.from(input), key.verifyKey, signature);
   }
   if (!ok) throw new Error('floor verify failed');
   return JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
@@ -85,15 +89,19 @@ export async function keysAndToken(alg: Algorithm, secrets: LocalSecrets) {
  * module, with its own module-scope state), warms it so its keys are cached, and checks each competitor
  * accepts the token before anything is timed.
  */
-export async function prepareHot(bundleFile: string, secrets: LocalSecrets): Promise<FamilyCases[]> {
+export async function prepareHot(bundleFile: string, secrets: LocalSecrets, proposedFile?: string): Promise<FamilyCases[]> {
   const families: FamilyCases[] = [];
   for (const alg of FAMILIES) {
     const { set, ring, arns, token } = await keysAndToken(alg, secrets);
     Object.assign(process.env, authorizerEnv(alg, arns));
-    const { handler } = (await import(`${pathToFileURL(bundleFile).href}?alg=${alg}`)) as { handler: (e: unknown) => Promise<{ isAuthorized: boolean }> };
     const event = authorizerEvent(token);
-    const first = await handler(event);
-    if (!first.isAuthorized) throw new Error(`${alg}: the bundled authorizer refuses the bench token; see its log line above.`);
+    const load = async (file: string) => {
+      const { handler } = (await import(`${pathToFileURL(file).href}?alg=${alg}`)) as { handler: (e: unknown) => Promise<{ isAuthorized: boolean }> };
+      if (!(await handler(event)).isAuthorized) throw new Error(`${alg}: ${path.basename(file)} refuses the bench token; see its log line above.`);
+      return handler;
+    };
+    const handler = await load(bundleFile);
+    const proposed = proposedFile ? await load(proposedFile) : undefined;
 
     const pub = publicJwks(set).keys[0] as JWK | undefined;
     const joseKey = alg === 'HS256' ? ring.signer.verifyKey.export() : await importJWK(pub!, alg);
@@ -106,6 +114,7 @@ export async function prepareHot(bundleFile: string, secrets: LocalSecrets): Pro
       ring,
       arns,
       handler: () => handler(event),
+      proposed: proposed && (() => proposed(event)),
       floor: () => floorVerify(token, ring.signer),
       jose: () => jwtVerify(token, joseKey, joseOptions),
     };

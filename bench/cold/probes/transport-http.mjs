@@ -2,7 +2,7 @@
 import { request } from 'node:http';
 
 export function handler() {
-  const url = `http://localhost:${process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}/secretsmanager/get?secretId=${encodeURIComponent(process.env.BENCH_SECRET_ARN)}`;
+  const url = `http://${process.env.BENCH_EXTENSION_HOST ?? 'localhost'}:${process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}/secretsmanager/get?secretId=${encodeURIComponent(process.env.BENCH_SECRET_ARN)}`;
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { 'X-Aws-Parameters-Secrets-Token': process.env.AWS_SESSION_TOKEN } }, (res) => {
       let body = '';
