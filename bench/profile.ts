@@ -1,17 +1,23 @@
 /**
- * Where a cold start's time goes: one fresh process per variant under `node --cpu-prof` (100 µs sampling),
- * summarised as self time per origin (a node_modules package, a Node built-in module, the bundle) and the
- * top functions. The variants are those of `npm run bench` (run it first: it writes the bundles).
+ * Where the time goes, for the goals not met:
+ * - a cold start: one fresh process per variant under `node --cpu-prof` (100 µs sampling);
+ * - the hot path (`hot:ALG`): the bundled handler called in a loop for 3 s, keys cached, under the
+ *   inspector's profiler (50 µs sampling), in this process;
+ * each summarised as self time per origin (a node_modules package, a Node built-in module, the bundle) and
+ * the top functions. The bundles are those `npm run bench` writes (run it first).
  *
- *   node --import tsx bench/profile.ts [variant ...]     (default: sdk lean)
+ *   node --import tsx bench/profile.ts [variant ...]     (default: sdk lean-ip hot:HS256)
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Session } from 'node:inspector/promises';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { authorizerEnv, keysAndToken } from './hot';
-import { OUT_DIR } from './support/bundle';
+import type { Algorithm } from '../lambda/jwt/algorithms';
+import { authorizerEnv, authorizerEvent, keysAndToken } from './hot';
+import { bundle, OUT_DIR } from './support/bundle';
 import { LocalSecrets } from './support/local-secrets';
 
 const VARIANTS: Record<string, { file: string; env?: Record<string, string> }> = {
@@ -47,7 +53,7 @@ export function summarize(profile: CpuProfile) {
 }
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['sdk', 'lean'];
+  const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['sdk', 'lean-ip', 'hot:HS256'];
   const secrets = new LocalSecrets('bench-session-token');
   const endpoint = await secrets.start();
   try {
@@ -63,7 +69,12 @@ async function main(): Promise<void> {
       KEY_CACHE_TTL_SECONDS: '300',
       BENCH_TOKEN: token,
     };
+    Object.assign(process.env, env);
     for (const name of wanted) {
+      if (name.startsWith('hot:')) {
+        await profileHot(name.slice(4) as Algorithm, secrets);
+        continue;
+      }
       const { file, env: extra } = VARIANTS[name] ?? {};
       if (!file) throw new Error(`unknown variant ${name}; use ${Object.keys(VARIANTS).join(', ')}`);
       const dir = mkdtempSync(path.join(tmpdir(), `cold-${name}-`));
@@ -79,6 +90,35 @@ async function main(): Promise<void> {
   } finally {
     await secrets.stop();
   }
+}
+
+/** The bundled handler in a loop, keys cached, under the inspector's sampling profiler. */
+async function profileHot(alg: Algorithm, secrets: LocalSecrets): Promise<void> {
+  const { arns, token } = await keysAndToken(alg, secrets);
+  Object.assign(process.env, authorizerEnv(alg, arns));
+  // The deployed build but not minified, so the profile names functions.
+  const { file } = await bundle('authorizer.ts', 'authorizer-readable.mjs', [], { minify: false, keepNames: true });
+  const { handler } = (await import(`${pathToFileURL(file).href}?profile=${alg}`)) as { handler: (e: unknown) => Promise<{ isAuthorized: boolean }> };
+  const event = authorizerEvent(token);
+  if (!(await handler(event)).isAuthorized) throw new Error(`${alg}: the bundled authorizer refuses the token`);
+  for (let i = 0; i < 20_000; i++) await handler(event);
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 50 });
+  await session.post('Profiler.start');
+  let calls = 0;
+  const until = performance.now() + 3000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 100; i++) await handler(event);
+    calls += 100;
+  }
+  const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
+  session.disconnect();
+  const s = summarize(profile);
+  console.log(`\n## hot ${alg}: ${calls} calls in 3 s, ${((3000 / calls) * 1000).toFixed(2)} µs each (${s.totalMs.toFixed(0)} ms sampled)`);
+  console.log('self time by origin: ' + s.origins.map(([o, ms]) => `${o} ${((ms / s.totalMs) * 100).toFixed(1)}%`).join(', '));
+  console.log('top functions: ' + s.functions.map(([f, ms]) => `${f} ${((ms / s.totalMs) * 100).toFixed(1)}%`).join('; '));
 }
 
 main().catch((err: unknown) => {

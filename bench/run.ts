@@ -2,10 +2,12 @@
  * `npm run bench`: every performance goal of the project measured side by side in one run, printed as
  * one table (markdown) and written to bench/results/latest.json, which scripts/cost.ts reads.
  *
- *   npm run bench -- [--repeats 5] [--spawns 20] [--time-ms 400] [--lines 1000] [--out FILE]
+ *   npm run bench -- [--repeats 5] [--rounds 5] [--spawns 20] [--time-ms 40] [--lines 1000] [--out FILE] [--no-cold]
  *
- * Timings are medians (mitata's p50 per measurement); a ratio is the median over --repeats interleaved
- * repeats, with its min-max. Cold starts are medians and p90s over --spawns fresh processes per variant.
+ * Timings are medians of mitata p50s over short windows; the cases compared with each other are measured
+ * back to back, round after round (see measureGroups), so a busy machine skews them alike. A ratio is the
+ * median over --repeats of each repeat's median same-round ratio, with its min-max. Cold starts are
+ * medians and p90s over --spawns fresh processes per variant.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -27,10 +29,13 @@ const SHIMS = path.join(__dirname, 'support', 'shims');
 const { values: args } = parseArgs({
   options: {
     repeats: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '5' },
     spawns: { type: 'string', default: '20' },
-    'time-ms': { type: 'string', default: '400' },
+    'time-ms': { type: 'string', default: '40' },
     lines: { type: 'string', default: '1000' },
     out: { type: 'string', default: path.join(__dirname, 'results', 'latest.json') },
+    // Skips the cold starts (minutes of process spawns) while working on the hot path.
+    'no-cold': { type: 'boolean', default: false },
   },
 });
 function count(name: string, min: number): number {
@@ -39,8 +44,9 @@ function count(name: string, min: number): number {
   return n;
 }
 const REPEATS = count('repeats', 3);
+const ROUNDS = count('rounds', 1);
 const SPAWNS = count('spawns', 1);
-const TIME_MS = count('time-ms', 50);
+const TIME_MS = count('time-ms', 10);
 const LINES = count('lines', 1);
 
 interface Row {
@@ -59,21 +65,37 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 const kb = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
 const status = (ok: boolean) => (ok ? 'met' : 'not met') as Row['status'];
 
-/** Runs every case once per repeat, interleaved, and keeps each case's p50 per repeat. */
-async function measureAll(cases: Record<string, Case>): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  // Untimed first pass: every case optimised before any is timed, so the first timed ones are not at a disadvantage.
-  for (const fn of Object.values(cases)) {
-    const until = performance.now() + 100;
-    while (performance.now() < until) await fn();
+/** p50s of each case: per repeat, one per round. */
+type Timings = Record<string, number[][]>;
+
+/**
+ * Cases in groups that are compared with each other (a family's handler, floor and competitors). Within a
+ * round every case of a group gets one short window, back to back, so a ratio compares windows that are
+ * a few tens of ms apart; --rounds rounds make a repeat, and the repeats run one after the other.
+ */
+async function measureGroups(groups: Record<string, Case>[]): Promise<Timings> {
+  const out: Timings = {};
+  for (const g of groups) for (const k of Object.keys(g)) out[k] = [];
+  // Untimed first pass: every case optimised before any is timed.
+  for (const g of groups) {
+    for (const fn of Object.values(g)) {
+      const until = performance.now() + 100;
+      while (performance.now() < until) await fn();
+    }
   }
   for (let r = 0; r < REPEATS; r++) {
-    for (const [name, fn] of Object.entries(cases)) out[name].push(await p50(fn, TIME_MS));
+    for (const g of groups) {
+      for (const k of Object.keys(g)) out[k].push([]);
+      for (let round = 0; round < ROUNDS; round++) for (const [k, fn] of Object.entries(g)) out[k][r].push(await p50(fn, TIME_MS));
+    }
     process.stderr.write(`  repeat ${r + 1}/${REPEATS} done (load ${fmtLoad(loadavg())})\n`);
   }
   return out;
 }
-const ratios = (a: number[], b: number[]) => spread(a.map((v, i) => v / b[i]));
+/** Median over every window. */
+const value = (t: number[][]) => median(t.flat());
+/** Per repeat, the median over its rounds of a/b (same round); then the median and min-max over repeats. */
+const ratios = (a: number[][], b: number[][]) => spread(a.map((rounds, r) => median(rounds.map((v, i) => v / b[r][i]))));
 
 async function main(): Promise<void> {
   const host = machine();
@@ -118,12 +140,14 @@ async function main(): Promise<void> {
     checkSameVerdicts(hot.map((h) => h.token));
     const issue = await Promise.all(hot.map((h) => prepareIssue(h.alg, h.ring)));
     const fwd = prepareForwarder(LINES);
-    const cases: Record<string, Case> = { 'forwarder full': fwd.full, 'forwarder floor': fwd.floor };
+    const groups: Record<string, Case>[] = [{ 'forwarder full': fwd.full, 'forwarder floor': fwd.floor }];
     for (const h of hot) {
-      for (const k of ['handler', 'proposed', 'floor', 'jose', 'jsonwebtoken', 'awsJwtVerify'] as const) if (h[k]) cases[`hot ${h.alg} ${k}`] = h[k]!;
+      const g: Record<string, Case> = {};
+      for (const k of ['floor', 'handler', 'proposed', 'jose', 'jsonwebtoken', 'awsJwtVerify'] as const) if (h[k]) g[`hot ${h.alg} ${k}`] = h[k]!;
+      groups.push(g);
     }
-    for (const i of issue) for (const k of ['issueKey', 'floor', 'proposed'] as const) cases[`issue ${i.alg} ${k}`] = i[k];
-    const t = await measureAll(cases);
+    for (const i of issue) groups.push({ [`issue ${i.alg} floor`]: i.floor, [`issue ${i.alg} issueKey`]: i.issueKey, [`issue ${i.alg} proposed`]: i.proposed });
+    const t = await measureGroups(groups);
 
     const hotResults = [];
     for (const { alg } of hot) {
@@ -131,10 +155,10 @@ async function main(): Promise<void> {
       const handler = get('handler');
       const floor = get('floor');
       const r = ratios(handler, floor);
-      rows.push({ area: `hot ${alg}`, case: 'authorizer handler (bundle, keys cached)', value: us(median(handler)), baseline: `floor ${us(median(floor))}`, ratio: x(r), goal: `≤ ${GOALS.hotRatio}× floor`, status: status(r.median <= GOALS.hotRatio) });
+      rows.push({ area: `hot ${alg}`, case: 'authorizer handler (bundle, keys cached)', value: us(value(handler)), baseline: `floor ${us(value(floor))}`, ratio: x(r), goal: `≤ ${GOALS.hotRatio}× floor`, status: status(r.median <= GOALS.hotRatio) });
       const proposed = get('proposed');
       const rp = ratios(proposed, floor);
-      rows.push({ area: `hot ${alg}`, case: 'proposal: handler with bench/proposals/compact.ts', value: us(median(proposed)), baseline: `floor ${us(median(floor))}`, ratio: x(rp), goal: `(≤ ${GOALS.hotRatio}×)`, status: '' });
+      rows.push({ area: `hot ${alg}`, case: 'proposal: same handler, bench/proposals/compact.ts', value: us(value(proposed)), baseline: `floor ${us(value(floor))}`, ratio: x(rp), goal: `(≤ ${GOALS.hotRatio}×)`, status: '' });
       const competitors: Record<string, unknown> = {};
       for (const [k, label] of [['jose', 'jose jwtVerify'], ['jsonwebtoken', 'jsonwebtoken verify'], ['awsJwtVerify', 'aws-jwt-verify verifySync']] as const) {
         const c = get(k);
@@ -143,11 +167,11 @@ async function main(): Promise<void> {
           continue;
         }
         const slower = ratios(c, handler);
-        competitors[k] = { p50Ns: median(c), slowerThanHandler: slower };
+        competitors[k] = { p50Ns: value(c), slowerThanHandler: slower, slowerThanProposal: ratios(c, proposed) };
         const required = k !== 'jose';
-        rows.push({ area: `hot ${alg}`, case: label, value: us(median(c)), baseline: 'handler', ratio: `${x(slower)} slower`, goal: required ? 'handler faster' : '', status: required ? status(slower.median > 1) : '' });
+        rows.push({ area: `hot ${alg}`, case: label, value: us(value(c)), baseline: 'handler', ratio: `${x(slower)} slower`, goal: required ? 'handler faster' : '', status: required ? status(slower.median > 1) : '' });
       }
-      hotResults.push({ alg, handlerP50Ns: median(handler), floorP50Ns: median(floor), ratio: r, proposedP50Ns: median(proposed), proposedRatio: rp, perRepeat: { handler, proposed, floor }, competitors });
+      hotResults.push({ alg, handlerP50Ns: value(handler), floorP50Ns: value(floor), ratio: r, proposedP50Ns: value(proposed), proposedRatio: rp, perRepeat: { handler, proposed, floor }, competitors });
     }
     results.hot = hotResults;
 
@@ -156,16 +180,16 @@ async function main(): Promise<void> {
       const [issued, floor, proposed] = ['issueKey', 'floor', 'proposed'].map((k) => t[`issue ${alg} ${k}`]);
       const r = ratios(issued, floor);
       const rp = ratios(proposed, floor);
-      rows.push({ area: `issue ${alg}`, case: 'issueKey (jose SignJWT)', value: us(median(issued)), baseline: `sign ${us(median(floor))}`, ratio: x(r), goal: `≤ ${GOALS.issueRatio}× sign`, status: status(r.median <= GOALS.issueRatio) });
-      rows.push({ area: `issue ${alg}`, case: 'proposal: issueKeySync (node:crypto)', value: us(median(proposed)), baseline: `sign ${us(median(floor))}`, ratio: x(rp), goal: `(≤ ${GOALS.issueRatio}×)`, status: '' });
-      issueResults.push({ alg, issueKeyP50Ns: median(issued), signP50Ns: median(floor), proposedP50Ns: median(proposed), ratio: r, proposedRatio: rp });
+      rows.push({ area: `issue ${alg}`, case: 'issueKey (jose SignJWT)', value: us(value(issued)), baseline: `sign ${us(value(floor))}`, ratio: x(r), goal: `≤ ${GOALS.issueRatio}× sign`, status: status(r.median <= GOALS.issueRatio) });
+      rows.push({ area: `issue ${alg}`, case: 'proposal: issueKeySync (node:crypto)', value: us(value(proposed)), baseline: `sign ${us(value(floor))}`, ratio: x(rp), goal: `(≤ ${GOALS.issueRatio}×)`, status: '' });
+      issueResults.push({ alg, issueKeyP50Ns: value(issued), signP50Ns: value(floor), proposedP50Ns: value(proposed), ratio: r, proposedRatio: rp });
     }
     results.issue = issueResults;
 
     const perSecond = (ns: number) => Math.round(LINES / (ns / 1e9));
     const fr = ratios(t['forwarder full'], t['forwarder floor']);
-    rows.push({ area: 'forwarder', case: `decode + toMoesif, ${LINES} lines`, value: `${perSecond(median(t['forwarder full'])).toLocaleString('en-US')} lines/s`, baseline: `JSON.parse ${perSecond(median(t['forwarder floor'])).toLocaleString('en-US')} lines/s`, ratio: x(fr), goal: '', status: '' });
-    results.forwarder = { lines: LINES, p50NsPerDelivery: median(t['forwarder full']), nsPerLine: median(t['forwarder full']) / LINES, floorNsPerLine: median(t['forwarder floor']) / LINES, ratio: fr, bytesPerLine: fwd.bytesPerLine, gzipRatio: fwd.gzipRatio, bytesPerEventSent: fwd.bytesPerEventSent };
+    rows.push({ area: 'forwarder', case: `decode + toMoesif, ${LINES} lines`, value: `${perSecond(value(t['forwarder full'])).toLocaleString('en-US')} lines/s`, baseline: `JSON.parse ${perSecond(value(t['forwarder floor'])).toLocaleString('en-US')} lines/s`, ratio: x(fr), goal: '', status: '' });
+    results.forwarder = { lines: LINES, p50NsPerDelivery: value(t['forwarder full']), nsPerLine: value(t['forwarder full']) / LINES, floorNsPerLine: value(t['forwarder floor']) / LINES, ratio: fr, bytesPerLine: fwd.bytesPerLine, gzipRatio: fwd.gzipRatio, bytesPerEventSent: fwd.bytesPerEventSent };
 
     for (const b of bundles) {
       const bytes = statSync(b.file).size;
@@ -200,8 +224,9 @@ async function main(): Promise<void> {
       { id: 'probe-fetch', label: 'probe: 1 GET, fetch to localhost', file: path.join(PROBES, 'transport-fetch.mjs'), mode: 'call' },
       { id: 'probe-crypto', label: 'probe: node:crypto, one RS256 key + verify', file: path.join(PROBES, 'crypto-verify.mjs'), mode: 'call' },
     ];
-    const cold = await runCold(coldVariants, SPAWNS, coldEnv);
+    const cold = args['no-cold'] ? [] : await runCold(coldVariants, SPAWNS, coldEnv);
     const empty = cold.find((c) => c.id === 'empty')!;
+    if (args['no-cold']) process.stderr.write('  skipped (--no-cold)\n');
     for (const c of cold) rows.push(coldRow(c, empty));
     results.cold = cold.map((c) => ({ ...c, deltaMs: c.mode === 'import' ? c.median - empty.importMedian : c.median - empty.median }));
   } finally {
@@ -210,12 +235,12 @@ async function main(): Promise<void> {
 
   host.loadEnd = loadavg();
   const goals = rows.filter((r) => r.status !== '').map((r) => ({ goal: `${r.area}: ${r.case} ${r.goal}`, status: r.status }));
-  const report = { started, finished: new Date().toISOString(), machine: host, settings: { repeats: REPEATS, spawns: SPAWNS, timeMsPerMeasurement: TIME_MS, lines: LINES }, goals, rows, ...results };
+  const report = { started, finished: new Date().toISOString(), machine: host, settings: { repeats: REPEATS, rounds: ROUNDS, spawns: SPAWNS, timeMsPerMeasurement: TIME_MS, lines: LINES }, goals, rows, ...results };
   mkdirSync(path.dirname(args.out!), { recursive: true });
   writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
 
   console.log(`Machine: ${host.cpu}, ${host.cores} cores, Node ${host.node} (${host.platform}); load average (1/5/15 min) ${fmtLoad(host.loadStart)} at start, ${fmtLoad(host.loadEnd)} at end`);
-  console.log(`Run: ${started}; ${REPEATS} repeats × mitata (${TIME_MS} ms each), ${SPAWNS} spawns per cold variant; ratios: median (min–max) over repeats`);
+  console.log(`Run: ${started}; mitata windows of ~${TIME_MS} ms, cases of a group back to back, ${ROUNDS} rounds × ${REPEATS} repeats; a ratio is the median over repeats (min–max) of each repeat's median same-round ratio; ${SPAWNS} fresh processes per cold variant`);
   console.log('');
   console.log('| area | case | median | baseline | ratio (min–max) | goal | status |');
   console.log('|---|---|---|---|---|---|---|');

@@ -6,7 +6,10 @@
  * - UTF-8 validity is `buffer.isUtf8` (simdutf) and the text is `toString('utf8')`; a leading BOM is
  *   dropped, as TextDecoder does, so a token's verdict does not change;
  * - canonical base64url is the alphabet, a length that is not 1 mod 4, and zero unused bits in the last
- *   character, checked on that character instead of re-encoding the segment.
+ *   character, checked on that character instead of re-encoding the segment;
+ * - a decoded header is remembered by its exact text: every token one key signs has the same header
+ *   segment, so a warm authorizer decodes and parses it once per key. At most 64 texts are kept (a flood
+ *   of distinct headers only clears the map); the header object is shared, and verifyToken only reads it.
  * bench/run.ts checks it against lambda/jwt/compact.ts on valid and mutated tokens before timing it.
  */
 import { isUtf8 } from 'node:buffer';
@@ -49,17 +52,33 @@ function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
+const HEADERS = new Map<string, Record<string, unknown>>();
+const MAX_HEADERS = 64;
+
+function header(segment: string): Record<string, unknown> | undefined {
+  const known = HEADERS.get(segment);
+  if (known) return known;
+  const bytes = decodeBase64url(segment);
+  const parsed = bytes && jsonObject(bytes);
+  if (parsed) {
+    if (HEADERS.size >= MAX_HEADERS) HEADERS.clear();
+    HEADERS.set(segment, parsed);
+  }
+  return parsed;
+}
+
 export function parseCompact(token: string): CompactJws | CompactProblem {
   if (token.length > MAX_TOKEN_LENGTH) return 'too_long';
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (first <= 0 || second < 0 || token.indexOf('.', second + 1) !== -1) return 'malformed';
-  const headerBytes = decodeBase64url(token.slice(0, first));
+  const headerSegment = token.slice(0, first);
   const payloadBytes = decodeBase64url(token.slice(first + 1, second));
   const signature = decodeBase64url(token.slice(second + 1));
-  if (!headerBytes || !payloadBytes || !signature) return 'malformed';
-  const header = jsonObject(headerBytes);
+  if (!payloadBytes || !signature) return 'malformed';
+  const parsedHeader = header(headerSegment);
+  if (!parsedHeader) return 'malformed';
   const payload = jsonObject(payloadBytes);
-  if (!header || !payload) return 'malformed';
-  return { header, payload, signingInput: token.slice(0, second), signature };
+  if (!payload) return 'malformed';
+  return { header: parsedHeader, payload, signingInput: token.slice(0, second), signature };
 }

@@ -61,10 +61,10 @@ export function replaceModules(map: Record<string, string>): Plugin {
   };
 }
 
-/** Bundles `entry` (a path under lambda/) to `outName` in OUT_DIR with the project's options (plus plugins). */
-export async function bundle(entry: string, outName: string, plugins: Plugin[] = []): Promise<Bundle> {
+/** Bundles `entry` (a path under lambda/) to `outName` in OUT_DIR with the project's options (plus plugins, and overrides for profiling). */
+export async function bundle(entry: string, outName: string, plugins: Plugin[] = [], overrides: BuildOptions = {}): Promise<Bundle> {
   const file = path.join(OUT_DIR, outName);
-  const result = await build({ ...PROJECT_FUNCTION_BUILD, entryPoints: [path.join(LAMBDA_DIR, entry)], outfile: file, metafile: true, plugins });
+  const result = await build({ ...PROJECT_FUNCTION_BUILD, ...overrides, entryPoints: [path.join(LAMBDA_DIR, entry)], outfile: file, metafile: true, plugins });
   const output = (result.metafile as Metafile).outputs[path.relative(process.cwd(), file)] ?? Object.values((result.metafile as Metafile).outputs)[0];
   const inputs = Object.entries(output.inputs)
     .map(([p, v]) => [p.replace(/^.*node_modules\//, 'node_modules/'), v.bytesInOutput] as [string, number])
