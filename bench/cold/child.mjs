@@ -3,6 +3,11 @@
 // times, and the CommonJS files loaded per package (the AWS SDK is CommonJS), counted after the clock stops.
 //   node bench/cold/child.mjs <module path> <import|call>
 import { createRequire } from 'node:module';
+// Before any handler loads, the Lambda runtime's own client has loaded node:http and made a keep-alive
+// Agent (aws-lambda-nodejs-runtime-interface-client, src/client/rapid-client.ts); so do we, untimed.
+import { Agent } from 'node:http';
+
+new Agent({ keepAlive: true, maxSockets: 1 });
 
 const [file, mode] = process.argv.slice(2);
 const t0 = performance.now();

@@ -29,11 +29,18 @@ export function signJws(alg: Algorithm, key: KeyObject, input: string): Buffer {
   }
 }
 
+/** The encoded header of each signer: the same for every key it signs. */
+const HEADERS = new WeakMap<SignerKey, string>();
+
 export function issueKeySync(request: IssueRequest, signer: SignerKey, options: IssueOptions): IssuedKey {
   const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const exp = iat + (request.expiresInSeconds ?? options.maxLifetimeSeconds);
   const jti = (options.newKeyId ?? randomUUID)();
-  const header = Buffer.from(JSON.stringify({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })).toString('base64url');
+  let header = HEADERS.get(signer);
+  if (header === undefined) {
+    header = Buffer.from(JSON.stringify({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })).toString('base64url');
+    HEADERS.set(signer, header);
+  }
   const claims = { [options.userIdField]: request.userId, [options.companyIdField]: request.companyId, iat, exp, iss: options.issuer, aud: options.audience, jti };
   const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const apikey = `${input}.${signJws(signer.alg, signer.signingKey, input).toString('base64url')}`;
