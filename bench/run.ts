@@ -26,7 +26,8 @@ const GOALS = { hotRatio: 1.3, issueRatio: 1.3, coldDeltaMs: 15, bundleBytes: 30
 const SESSION_TOKEN = 'bench-session-token';
 const SHIMS = path.join(__dirname, 'support', 'shims');
 
-const { values: args } = parseArgs({
+function parseOptions() {
+  return parseArgs({
   options: {
     repeats: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '5' },
@@ -37,10 +38,21 @@ const { values: args } = parseArgs({
     // Skips the cold starts (minutes of process spawns) while working on the hot path.
     'no-cold': { type: 'boolean', default: false },
   },
-});
+  }).values;
+}
+let args: ReturnType<typeof parseOptions>;
+try {
+  args = parseOptions();
+} catch (err) {
+  console.error(`bench: ${(err as Error).message.split('. ')[0]}; options: --repeats --rounds --spawns --time-ms --lines --out --no-cold.`);
+  process.exit(2);
+}
 function count(name: string, min: number): number {
   const n = Number(args[name as keyof typeof args]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, got "${args[name as keyof typeof args]}".`);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`bench: --${name} must be an integer of at least ${min}, got "${args[name as keyof typeof args]}".`);
+    process.exit(2);
+  }
   return n;
 }
 const REPEATS = count('repeats', 3);
