@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signJws } from './signature';
 import { parseDurationSeconds } from '../shared/duration';
 import type { SignerKey } from './jwk-set';
 import { idProblem } from '../shared/ids';
@@ -68,19 +68,25 @@ export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSecond
   return request;
 }
 
-/** Mints an API key: the user and company claims, iat, exp, iss, aud, jti; header alg, kid, typ. */
-export async function issueKey(request: IssueRequest, signer: SignerKey, options: IssueOptions): Promise<IssuedKey> {
-  const now = options.now ?? new Date();
-  const iat = Math.floor(now.getTime() / 1000);
+/** The encoded header of each signer: the same for every key it signs. */
+const HEADERS = new WeakMap<SignerKey, string>();
+
+/**
+ * Mints an API key: the user and company claims, iat, exp, iss, aud, jti; header alg, kid, typ. Signed with
+ * synchronous node:crypto (signature.ts), not jose's SignJWT, whose WebCrypto dispatch costs more than the
+ * signature itself (bench/RESULTS.md); test/lambda/jwt/issue.test.ts holds its tokens to jose's verdict.
+ */
+export function issueKey(request: IssueRequest, signer: SignerKey, options: IssueOptions): IssuedKey {
+  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const exp = iat + (request.expiresInSeconds ?? options.maxLifetimeSeconds);
   const jti = (options.newKeyId ?? randomUUID)();
-  const apikey = await new SignJWT({ [options.userIdField]: request.userId, [options.companyIdField]: request.companyId })
-    .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setIssuer(options.issuer)
-    .setAudience(options.audience)
-    .setJti(jti)
-    .sign(signer.signingKey);
+  let header = HEADERS.get(signer);
+  if (header === undefined) {
+    header = Buffer.from(JSON.stringify({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })).toString('base64url');
+    HEADERS.set(signer, header);
+  }
+  const claims = { [options.userIdField]: request.userId, [options.companyIdField]: request.companyId, iat, exp, iss: options.issuer, aud: options.audience, jti };
+  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const apikey = `${input}.${signJws(signer.alg, signer.signingKey, input).toString('base64url')}`;
   return { apikey, token_type: 'Bearer', key_id: jti, expires_at: new Date(exp * 1000).toISOString() };
 }

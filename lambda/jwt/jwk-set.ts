@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { hmacKeyBytes, isAlgorithm, isSymmetric, type Algorithm } from './algorithms';
 
 /**
@@ -62,9 +62,20 @@ function expectedKty(alg: Algorithm): string {
   return 'OKP';
 }
 
-/** RFC 7638 thumbprint of the key's public part (of the secret for HMAC keys). */
+/** The members an RFC 7638 thumbprint covers, per key type (§3.2), in lexicographic order. */
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = { EC: ['crv', 'kty', 'x', 'y'], OKP: ['crv', 'kty', 'x'], RSA: ['e', 'kty', 'n'], oct: ['k', 'kty'] };
+
+/**
+ * RFC 7638 SHA-256 thumbprint of the key's public part (of the secret for HMAC keys), with node:crypto:
+ * jose's would pull jose into every function that reads a key set (test/lambda/jwt/jwk-set.test.ts compares).
+ */
 export async function thumbprint(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(jwk, 'sha256');
+  const members = THUMBPRINT_MEMBERS[jwk.kty ?? ''];
+  if (!members) throw new KeySetError(`Key type ${jwk.kty} has no thumbprint.`);
+  const record = jwk as Record<string, unknown>;
+  for (const m of members) if (typeof record[m] !== 'string') throw new KeySetError(`The key has no "${m}" member.`);
+  const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(record[m])}`).join(',')}}`;
+  return createHash('sha256').update(canonical).digest('base64url');
 }
 
 /**

@@ -1,8 +1,8 @@
-import { constants, createHmac, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { constants, createHmac, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import type { Algorithm } from './algorithms';
 
 /**
- * JWS signature checks (RFC 7518 §3) with synchronous node:crypto. jose 6 verifies through WebCrypto,
+ * JWS signatures (RFC 7518 §3), made and checked with synchronous node:crypto. jose 6 verifies through WebCrypto,
  * whose asynchronous dispatch costs ~80-160 µs a call on Node: more than the RSA or HMAC work itself
  * (see bench/RESULTS.md). The keys are KeyObjects built once per key-set load. The differential test
  * (test/lambda/jwt/differential.test.ts) holds this to jose's verdicts.
@@ -37,5 +37,23 @@ export function verifySignature(alg: Algorithm, key: KeyObject, input: string, s
     }
   } catch {
     return false;
+  }
+}
+
+/** The JWS signature of `input` (RFC 7518 §3), as verifySignature checks it. */
+export function signJws(alg: Algorithm, key: KeyObject, input: string): Buffer {
+  const hash = HASH[alg.slice(2)];
+  const data = Buffer.from(input, 'latin1');
+  switch (alg.slice(0, 2)) {
+    case 'HS':
+      return createHmac(hash, key).update(data).digest();
+    case 'RS':
+      return sign(hash, data, { key, padding: constants.RSA_PKCS1_PADDING });
+    case 'PS':
+      return sign(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
+    case 'ES':
+      return sign(hash, data, { key, dsaEncoding: 'ieee-p1363' });
+    default:
+      return sign(null, data, key);
   }
 }
