@@ -54,7 +54,7 @@ function transitions<A extends string>(
       (async (request, caller, service) => {
         const id = param(request, name);
         const result = await run(service, id, action, caller);
-        audit(`${prefix.slice(1, -2)} ${action}`, { [name]: id, status: result.status }, caller, request);
+        audit(`${prefix.slice(1, -1)} ${action}`, { [name]: id, status: result.status }, caller, request);
         return { status: 200, body: result };
       }) satisfies ApplicationRoute,
     ]),
@@ -79,7 +79,7 @@ export const APPLICATION_HANDLERS: Record<string, ApplicationRoute> = {
     audit('client key removed', { clientId: removed.client_id, kid: removed.kid }, caller, request);
     return { status: 200, body: removed };
   },
-  ...transitions('/applications/', 'clientId', ['suspend', 'resume'] as const, (service, id, action, caller) => service.setApplicationStatus(id, action, caller)),
+  ...transitions('/applications', 'clientId', ['suspend', 'resume'] as const, (service, id, action, caller) => service.setApplicationStatus(id, action, caller)),
   'POST /applications/{clientId}/subscriptions': async (request, caller, service) => {
     const clientId = param(request, 'clientId');
     const sub = await service.subscribe(clientId, parseSubscriptionRequest(request.body).planId, caller);
@@ -92,9 +92,9 @@ export const APPLICATION_HANDLERS: Record<string, ApplicationRoute> = {
     return { status: 201, body: plan };
   },
   'GET /plans/{planId}': async (request, _caller, service) => ({ status: 200, body: await service.getPlan(param(request, 'planId')) }),
-  ...transitions('/plans/', 'planId', ['publish', 'deprecate', 'close'] as const, (service, id, action, caller) => service.transitionPlan(id, action, caller)),
+  ...transitions('/plans', 'planId', ['publish', 'deprecate', 'close'] as const, (service, id, action, caller) => service.transitionPlan(id, action, caller)),
   'GET /subscriptions/{id}': async (request, _caller, service) => ({ status: 200, body: await service.getSubscription(param(request, 'id')) }),
-  ...transitions('/subscriptions/', 'id', ['accept', 'reject', 'close'] as const, (service, id, action, caller) => service.transitionSubscription(id, action, caller)),
+  ...transitions('/subscriptions', 'id', ['accept', 'reject', 'close'] as const, (service, id, action, caller) => service.transitionSubscription(id, action, caller)),
 };
 
 /** Routes that change something: in native mode (no Lambda authorizer) nothing would enforce them. */

@@ -191,7 +191,7 @@ export function createApplicationService(deps: ApplicationServiceDeps) {
       try {
         jwk = await publicJwkFromRegistration(input);
       } catch (err) {
-        if (err instanceof ClientKeyError) throw new InputError(input.jwk !== undefined ? 'jwk' : 'pem', err.message);
+        if (err instanceof ClientKeyError) throw new InputError(input.pem !== undefined && input.jwk === undefined ? 'pem' : 'jwk', err.message);
         throw err;
       }
       const nowMs = now();

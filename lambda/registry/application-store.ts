@@ -35,11 +35,12 @@ export interface Stamp {
 }
 
 /**
- * Reads and writes of applications, client keys, plans and subscriptions. Every state change is a
+ * Reads and writes of applications, client keys, plans and subscriptions (listings read every page; `pageSize`
+ * makes pages small in tests). Every state change is a
  * conditional update on the state it leaves, so of two concurrent transitions one wins and the other is
  * told (false). Writes set the item's change-feed position, so every authorizer hears of them.
  */
-export function createApplicationStore(client: Client, tableName: string) {
+export function createApplicationStore(client: Client, tableName: string, options: { pageSize?: number } = {}) {
   const key = (pk: string, sk: string) => marshal({ [TABLE.partitionKey]: pk, [TABLE.sortKey]: sk });
 
   async function get(operation: string, pk: string, sk: string): Promise<Item | undefined> {
@@ -98,6 +99,7 @@ export function createApplicationStore(client: Client, tableName: string) {
           ExpressionAttributeNames: { '#pk': index.pk, ...(status !== undefined ? { '#status': 'status' } : {}) },
           ExpressionAttributeValues: marshal({ ':pk': pkValue, ...(status !== undefined ? { ':status': status } : {}) }),
           ExclusiveStartKey: startKey,
+          Limit: options.pageSize,
         }),
       ),
     );

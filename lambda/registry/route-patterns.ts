@@ -53,8 +53,9 @@ function split(routeKey: string): { method: string; segments: string[] } | undef
 const greedy = (segment: string) => /^\{[^}]*\+\}$/.test(segment);
 
 function matches(pattern: string, routeKey: string): boolean {
-  if (pattern === '$default' || routeKey === '$default') return pattern === routeKey;
+  if (pattern === '$default') return routeKey === '$default';
   const p = split(pattern);
+  // `$default` and anything else that is not "METHOD /path" splits to nothing: no path pattern matches it.
   const r = split(routeKey);
   if (!p || !r) return false;
   if (p.method !== 'ANY' && p.method !== r.method) return false;
