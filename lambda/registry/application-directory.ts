@@ -8,7 +8,8 @@
  *
  * - Cache: one entry per key (by kid), application, application's accepted subscriptions and plan, found or
  *   not: a flood of made-up kids or client ids costs one read per distinct value per `negativeTtlMs`, not
- *   one per request, and at most `maxEntries` entries are held (least recently used leave first).
+ *   one per request. At most `maxEntries` found and `maxEntries` not-found entries are held, apart (least
+ *   recently used leave first), so a flood of made-up values cannot push out the applications in use.
  * - Freshness: every lookup first lets the change source (the revocation state) refresh, which reads the
  *   change feed at most once per refresh interval; each write to an application, key, subscription or
  *   plan is in that feed, and the directory drops exactly the entry it names. So a suspension, a removed
@@ -37,11 +38,11 @@ export interface ApplicationDirectoryOptions {
   client: Client;
   tableName: string;
   now?: () => number;
-  /** How long a found entry is used without a change before it is read again. @default 300000 */
+  /** How long a found entry is used without a change before it is read again (changes drop it sooner). @default 900000 */
   ttlMs?: number;
   /** The same for what was not found (a made-up kid or client id). @default ttlMs */
   negativeTtlMs?: number;
-  /** Entries held at most. @default 10000 */
+  /** Found entries held at most, and as many not-found ones. @default 10000 */
   maxEntries?: number;
   /** How long past its TTL an entry is still served while reads fail. @default 900000 */
   maxStaleMs?: number;
@@ -98,7 +99,7 @@ const USABLE_PLANS: ReadonlySet<string> = new Set(['published', 'deprecated']);
 
 export function createApplicationDirectory(options: ApplicationDirectoryOptions): ApplicationDirectory {
   const now = options.now ?? Date.now;
-  const ttlMs = options.ttlMs ?? 300_000;
+  const ttlMs = options.ttlMs ?? 900_000;
   const negativeTtlMs = options.negativeTtlMs ?? ttlMs;
   const maxEntries = options.maxEntries ?? 10_000;
   const maxStaleMs = options.maxStaleMs ?? 900_000;
@@ -111,27 +112,31 @@ export function createApplicationDirectory(options: ApplicationDirectoryOptions)
     }) as Client['send'],
   };
   const store = createApplicationStore(counted, options.tableName);
-  /** Map order is use order: the first entry is the least recently used. */
-  const entries = new Map<string, Entry>();
+  /** Found and not-found entries, each bounded; Map order is use order (the first is the least recently used). */
+  const found = new Map<string, Entry>();
+  const missing = new Map<string, Entry>();
   /** Reads in flight; one that a change names while it runs is not cached (it may predate the change). */
   const inflight = new Map<string, { promise: Promise<unknown>; stale: boolean }>();
   let retryAt = -Infinity;
 
   function drop(key: string): void {
-    entries.delete(key);
+    found.delete(key);
+    missing.delete(key);
     const read = inflight.get(key);
     if (read) read.stale = true;
   }
 
   function remember(key: string, entry: Entry): void {
-    entries.delete(key);
-    entries.set(key, entry);
-    while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+    const [into, other] = entry.value === undefined ? [missing, found] : [found, missing];
+    other.delete(key);
+    into.delete(key);
+    into.set(key, entry);
+    while (into.size > maxEntries) into.delete(into.keys().next().value!);
   }
 
   async function cached<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const started = now();
-    const entry = entries.get(key);
+    const entry = found.get(key) ?? missing.get(key);
     if (entry) {
       remember(key, entry);
       if (started - entry.loadedAt < (entry.value === undefined ? negativeTtlMs : ttlMs)) return entry.value as T | undefined;
@@ -230,7 +235,7 @@ export function createApplicationDirectory(options: ApplicationDirectoryOptions)
       return calls;
     },
     get size() {
-      return entries.size;
+      return found.size + missing.size;
     },
   };
   options.changes?.subscribe((changes) => directory.invalidate(changes));

@@ -7,6 +7,7 @@ import { verifyClientToken } from '../../../lambda/jwt/client-tokens';
 import { createApplicationDirectory, type ApplicationDirectoryOptions } from '../../../lambda/registry/application-directory';
 import { createChangeFeed, type Change } from '../../../lambda/registry/changes';
 import { applyChanges, createRevocationState, emptySnapshot } from '../../../lambda/registry/revocation-state';
+import type * as AuthorizerState from '../../../lambda/registry/authorizer-state';
 import type { Client } from '../../../lambda/registry/store';
 import { closedPortUrl, countingClient, LocalDynamoDb } from '../../support/dynamodb';
 import { ADMIN, applications, clientToken, keyPair, publicJwk, type ClientKeyPair } from './application-fixture';
@@ -252,6 +253,19 @@ describe('what it costs', () => {
     expect(s.reads.calls.every((c) => c === 'GetItem')).toBe(true);
   });
 
+  it('keeps the entries in use through a flood of made-up kids (found and not-found entries are bounded apart)', async () => {
+    const s = await setup({ maxEntries: 50 });
+    const { kid } = await subscribed(s);
+    await quiet(s);
+    await s.directory.clientKey(kid);
+    const calls = s.directory.calls;
+    for (let i = 0; i < 300; i++) await s.directory.clientKey(`flood-${i}`);
+    expect(s.directory.calls).toBe(calls + 300);
+    expect(s.directory.size).toBe(52);
+    expect(await s.directory.clientKey(kid)).toMatchObject({ applicationStatus: 'active' });
+    expect(s.directory.calls).toBe(calls + 300);
+  });
+
   it('holds at most maxEntries entries, least recently used leaving first', async () => {
     const s = await setup({ maxEntries: 50 });
     for (let i = 0; i < 200; i++) await s.directory.clientKey(`kid-${i}`);
@@ -397,5 +411,24 @@ describe('the revocation state, shared', () => {
       { kind: 'subscription', pk: 'SUB#s', changedAtMs: START, subscriptionId: 's', clientId: 'c', planId: 'p' },
     ]);
     expect(snapshot).toEqual(emptySnapshot());
+  });
+});
+
+describe('registryReadersFromEnv (the authorizer’s wiring)', () => {
+  it('builds the revocation state and the directory on one change feed: one query per refresh serves both', async () => {
+    const c = clock(Date.now());
+    const apps = await applications(db, { now: c.now });
+    await apps.service.createApplication({ name: 'a', companyId: 'acme', clientId: 'wired' }, ADMIN);
+    let readers!: ReturnType<typeof AuthorizerState.registryReadersFromEnv>;
+    jest.isolateModules(() => {
+      const { registryReadersFromEnv } = require('../../../lambda/registry/authorizer-state') as typeof AuthorizerState;
+      readers = registryReadersFromEnv(MAX_LIFETIME, { KEY_REGISTRY_TABLE: apps.tableName, REVOCATION_REFRESH_SECONDS: '1' });
+    });
+    expect(await readers.directory.access('wired', 'GET /x')).toEqual({ ok: false, reason: 'no_subscription' });
+    expect(readers.revocations.calls).toBe(1);
+    await apps.service.setApplicationStatus('wired', 'suspend', ADMIN);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await readers.directory.access('wired', 'GET /x')).toEqual({ ok: false, reason: 'application_suspended' });
+    expect(readers.revocations.calls).toBe(2);
   });
 });
