@@ -77,3 +77,29 @@ export function routeAllowed(patterns: readonly string[] | undefined, routeKey: 
   if (patterns === undefined) return true;
   return patterns.some((pattern) => matches(pattern, routeKey));
 }
+
+function unsafeSegment(segment: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return true;
+  }
+  // "%" left after decoding is a double encoding: a backend that decodes again would see something else.
+  return decoded === '' || decoded === '.' || decoded === '..' || /[/\\%]/.test(decoded) || /[{}\s]/.test(segment);
+}
+
+/**
+ * The request itself as a route key (`GET /orders/42`), for APIs whose routes are proxies (`ANY /{proxy+}`,
+ * `$default`), where the route key says nothing about the endpoint. Only then must the authorizer cache be
+ * keyed by `$context.httpMethod` and `$context.path`. Undefined (refuse) for a path a backend could read as
+ * another one: empty, `.` or `..` segments (encoded or not), slashes or backslashes encoded in a segment,
+ * double encodings, braces or white space.
+ */
+export function requestRouteKey(method: string | undefined, path: string | undefined): string | undefined {
+  if (!method || !/^[A-Z]+$/.test(method) || method === 'ANY' || !path || !path.startsWith('/')) return undefined;
+  if (path === '/') return `${method} /`;
+  const segments = path.slice(1).split('/');
+  return segments.some(unsafeSegment) ? undefined : `${method} ${path}`;
+}
+

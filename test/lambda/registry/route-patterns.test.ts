@@ -1,5 +1,5 @@
 import { parsePlanRequest } from '../../../lambda/registry/application-requests';
-import { routeAllowed, routePatternProblem } from '../../../lambda/registry/route-patterns';
+import { requestRouteKey, routeAllowed, routePatternProblem } from '../../../lambda/registry/route-patterns';
 
 describe('routeAllowed', () => {
   it('allows every route when the plan has no restriction, and none with an empty list', () => {
@@ -81,5 +81,40 @@ describe('route pattern validation', () => {
     expect(() => parsePlanRequest(JSON.stringify({ name: 'p', routes: Array.from({ length: 101 }, (_, i) => `GET /r${i}`) }))).toThrow(expect.objectContaining({ field: 'routes' }));
     expect(parsePlanRequest(JSON.stringify({ name: 'p', routes: ['GET /a', 'GET /a'], auto_validate: true }))).toEqual({ name: 'p', routes: ['GET /a'], autoValidate: true });
     expect(() => parsePlanRequest(JSON.stringify({ name: 'p', auto_validate: 'yes' }))).toThrow(expect.objectContaining({ field: 'auto_validate' }));
+  });
+});
+
+describe('requestRouteKey (APIs whose routes are proxies)', () => {
+  it('makes the request a route key the same patterns match', () => {
+    expect(requestRouteKey('GET', '/orders/42')).toBe('GET /orders/42');
+    expect(requestRouteKey('GET', '/')).toBe('GET /');
+    expect(routeAllowed(['GET /orders/*'], requestRouteKey('GET', '/orders/42')!)).toBe(true);
+    expect(routeAllowed(['GET /orders/*'], requestRouteKey('GET', '/orders/42/items')!)).toBe(false);
+    expect(routeAllowed(['GET /orders/**'], requestRouteKey('GET', '/orders/42/items')!)).toBe(true);
+    expect(routeAllowed(['ANY /orders/*'], requestRouteKey('PROPFIND', '/orders/42')!)).toBe(true);
+    expect(routeAllowed(['GET /files/*'], requestRouteKey('GET', '/files/my%20doc.txt')!)).toBe(true);
+  });
+
+  it.each([
+    ['GET', '/orders/../admin'],
+    ['GET', '/orders/%2e%2e/admin'],
+    ['GET', '/orders/%2E./admin'],
+    ['GET', '/orders/./42'],
+    ['GET', '/orders//42'],
+    ['GET', '/orders/'],
+    ['GET', '/orders/a%2Fb'],
+    ['GET', '/orders/a%5Cb'],
+    ['GET', '/orders/a\\b'],
+    ['GET', '/orders/%252e%252e'],
+    ['GET', '/orders/%E0%A4%A'],
+    ['GET', '/orders/{proxy+}'],
+    ['GET', '/orders/a b'],
+    ['ANY', '/orders'],
+    ['get', '/orders'],
+    [undefined, '/orders'],
+    ['GET', 'orders'],
+    ['GET', undefined],
+  ])('refuses %s %s (a backend could read it as another path)', (method, path) => {
+    expect(requestRouteKey(method, path)).toBeUndefined();
   });
 });
