@@ -6,6 +6,10 @@ import { KeySourceUnavailableError, signingKeys, type KeySource } from './jwt/ke
 import { errorFields, log } from './shared/log';
 import { isAllowedMinter } from './shared/minters';
 import { json } from './shared/http';
+import { parseTrustedIssuers } from './jwt/trusted-issuers';
+import { APPLICATION_HANDLERS, APPLICATION_WRITES } from './registry/application-routes';
+import { createApplicationService, type ApplicationService } from './registry/application-service';
+import { createApplicationStore } from './registry/application-store';
 import { scheduleBump } from './registry/bump';
 import { dynamoClient, sqsClient } from './registry/clients';
 import { readRegistryEnv } from './registry/env';
@@ -18,6 +22,7 @@ interface State {
   minters: string[];
   enforced: boolean;
   registry: RegistryService;
+  applications: ApplicationService;
 }
 let state: State | undefined;
 
@@ -35,6 +40,8 @@ function init(): State {
     const registryEnv = readRegistryEnv();
     const keys = signingKeys(env);
     const queueUrl = registryEnv.stageBumpQueueUrl;
+    const bump = queueUrl ? (due: number, now: number) => scheduleBump(sqsClient(), queueUrl, due, now) : undefined;
+    const onWarning = (message: string, fields: Record<string, unknown>) => log('ERROR', message, fields);
     state = {
       env,
       minters: (process.env.KEY_MINTER_ROLE_ARNS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
@@ -44,8 +51,17 @@ function init(): State {
         jwt: env,
         signer: () => currentSigner(keys, env),
         refreshSeconds: registryEnv.refreshSeconds,
-        scheduleBump: queueUrl ? (due, now) => scheduleBump(sqsClient(), queueUrl, due, now) : undefined,
-        onWarning: (message, fields) => log('ERROR', message, fields),
+        scheduleBump: bump,
+        onWarning,
+      }),
+      applications: createApplicationService({
+        store: createApplicationStore(dynamoClient(), registryEnv.tableName),
+        refreshSeconds: registryEnv.refreshSeconds,
+        scheduleBump: bump,
+        onWarning,
+        // A client's tokens carry its client id as `iss`: these issuers' tokens go to other verifiers.
+        reservedClientIds: new Set([env.issuer, ...parseTrustedIssuers(process.env.TRUSTED_ISSUERS).map((i) => i.issuer)]),
+        routeRestrictedPlans: process.env.ROUTE_RESTRICTED_PLANS === 'true',
       }),
     };
   }
@@ -65,7 +81,23 @@ type Route = (event: APIGatewayProxyEventV2, caller: Caller, s: State) => Promis
 
 const REVOKING = new Set(['DELETE /keys/{keyId}', 'POST /keys/{keyId}/roll', 'POST /revocations']);
 
+const NATIVE_APPLICATIONS_MESSAGE =
+  "Client applications are not enforced: this stack uses API Gateway's native JWT authorizer, which accepts only this API's own keys " +
+  'and cannot consult the key registry. Deploy with -c authorizer=lambda to use client applications, plans and subscriptions.';
+
+/** The application routes, on the same front door: decoded body, path parameters, the 201/200 they answer. */
+const applicationRoutes: Record<string, Route> = Object.fromEntries(
+  Object.entries(APPLICATION_HANDLERS).map(([routeKey, run]) => [
+    routeKey,
+    (async (event, caller, { applications }) => {
+      const { status, body } = await run({ body: decodeBody(event), pathParameters: event.pathParameters, requestId: event.requestContext?.requestId }, caller, applications);
+      return json(status, body);
+    }) satisfies Route,
+  ]),
+);
+
 const ROUTES: Record<string, Route> = {
+  ...applicationRoutes,
   'POST /keys': async (event, caller, { env, registry }) => {
     const raw = decodeBody(event);
     const request = parseIssueRequest(raw, env.maxLifetimeSeconds);
@@ -101,7 +133,8 @@ const ROUTES: Record<string, Route> = {
 /**
  * Every key route (IAM-authorized): POST /keys mints and records a key; GET /keys lists, GET /keys/{keyId}
  * reads, DELETE /keys/{keyId} revokes, POST /keys/{keyId}/roll replaces, POST /revocations revokes every
- * key a user or company was issued before now.
+ * key a user or company was issued before now. And the client application routes (registry/application-routes.ts):
+ * applications, their public keys, plans and subscriptions.
  */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const requestId = event.requestContext?.requestId;
@@ -116,11 +149,12 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<APIGateway
     const route = ROUTES[event.routeKey];
     if (!route) return json(404, { error: 'not_found', message: `No route ${event.routeKey}.` });
     if (!s.enforced && REVOKING.has(event.routeKey)) return json(409, { error: 'conflict', message: NATIVE_MODE_MESSAGE });
+    if (!s.enforced && APPLICATION_WRITES.has(event.routeKey)) return json(409, { error: 'conflict', message: NATIVE_APPLICATIONS_MESSAGE });
     return await route(event, { arn: arn ?? '' }, s);
   } catch (err) {
     if (err instanceof InputError) return json(400, { error: 'invalid_request', field: err.field, message: err.message });
     if (err instanceof NotFoundError) return json(404, { error: 'not_found', message: err.message });
-    if (err instanceof ConflictError) return json(409, { error: 'conflict', message: err.message });
+    if (err instanceof ConflictError) return json(409, { error: 'conflict', message: err.message, ...(err.state !== undefined ? { state: err.state } : {}) });
     if (err instanceof KeySourceUnavailableError || err instanceof RegistryUnavailableError) {
       const registry = err instanceof RegistryUnavailableError;
       log('ERROR', registry ? 'key registry unavailable' : 'signing key unavailable', { ...errorFields(err), routeKey: event.routeKey, requestId });

@@ -1,4 +1,5 @@
 import { log } from '../shared/log';
+import { createApplicationDirectory, type ApplicationDirectory } from './application-directory';
 import { createChangeFeed } from './changes';
 import { dynamoClient } from './clients';
 import { readRegistryEnv } from './env';
@@ -22,4 +23,14 @@ export function revocationStateFromEnv(maxLifetimeSeconds: number, env: NodeJS.P
         errorMessage: (err as Error)?.message,
       }),
   });
+}
+
+/**
+ * The revocation state and the application directory on one change feed (one Query per refresh interval
+ * serves both). Create once at module scope; the directory is for client-signed and outside-issuer tokens.
+ */
+export function registryReadersFromEnv(maxLifetimeSeconds: number, env: NodeJS.ProcessEnv = process.env): { revocations: RevocationState; directory: ApplicationDirectory } {
+  const revocations = revocationStateFromEnv(maxLifetimeSeconds, env);
+  const directory = createApplicationDirectory({ client: dynamoClient(), tableName: readRegistryEnv(env).tableName, changes: revocations });
+  return { revocations, directory };
 }

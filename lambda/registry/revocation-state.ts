@@ -16,6 +16,8 @@
  *   older concerns tokens that have expired). Later refreshes read only what changed since the previous
  *   one, less a 30 s overlap (GSIs are eventually consistent and writers' clocks differ); entries are
  *   applied idempotently (a key's revocation only moves earlier, a watermark only later).
+ * - The same feed carries writes to client application items; `subscribe` hands every load's changes to
+ *   the application directory (application-directory.ts), which drops what they name: no extra query.
  * - Faults: a failed refresh keeps the last state and is retried after `retryAfterFailureMs`, with no
  *   call per request in between. With no state at all (cold container, first load failed): `closed`
  *   refuses (`revocation_state_unavailable`), `open` allows and says so in `reason`.
@@ -71,7 +73,15 @@ export interface RevocationState {
   readonly loadedAt: number | undefined;
   /** Entries held (revoked keys and watermarks): memory stays bounded by pruning. */
   readonly size: number;
+  /**
+   * Calls `listener` after each successful read of the change feed with every change read, revocations and
+   * client application writes alike (the application directory drops what they name). The same query
+   * serves both: subscribing adds no DynamoDB call. Returns the unsubscribe function.
+   */
+  subscribe(listener: ChangeListener): () => void;
 }
+
+export type ChangeListener = (changes: readonly Change[]) => void;
 
 /** What is revoked, as of the last refresh. */
 export interface Snapshot {
@@ -94,7 +104,7 @@ export function applyChanges(snapshot: Snapshot, changes: Iterable<Change>): voi
       const known = snapshot.keys.get(change.keyId);
       // A revocation only moves earlier (DELETE during a roll's grace); never un-revokes.
       if (!known || change.revokedAtMs < known.revokedAtMs) snapshot.keys.set(change.keyId, { revokedAtMs: change.revokedAtMs, expiresAtMs: change.expiresAtMs });
-    } else {
+    } else if (change.kind === 'user' || change.kind === 'company') {
       const marks = change.kind === 'user' ? snapshot.users : snapshot.companies;
       marks.set(change.id, Math.max(marks.get(change.id) ?? -Infinity, change.notBefore));
     }
@@ -133,6 +143,7 @@ export function createRevocationState(options: RevocationStateOptions): Revocati
   let loadedAt: number | undefined;
   let retryAt = -Infinity;
   let inflight: Promise<void> | undefined;
+  const listeners = new Set<ChangeListener>();
 
   async function load(): Promise<void> {
     const started = now();
@@ -148,6 +159,13 @@ export function createRevocationState(options: RevocationStateOptions): Revocati
       pruneSnapshot(next, started, maxLifetimeSeconds);
       snapshot = next;
       loadedAt = started;
+      for (const listener of listeners) {
+        try {
+          listener(changes);
+        } catch {
+          // A listener must not throw (the directory clears itself instead); one that does costs this state nothing.
+        }
+      }
     } catch (err) {
       retryAt = now() + retryAfterFailureMs;
       onError?.(err, { cold, failMode });
@@ -185,6 +203,10 @@ export function createRevocationState(options: RevocationStateOptions): Revocati
     },
     get size() {
       return snapshot ? snapshot.keys.size + snapshot.users.size + snapshot.companies.size : 0;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
   };
 }

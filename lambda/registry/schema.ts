@@ -6,6 +6,17 @@
  * |---------------|-----------------------------|-------------|------------------------------|---------------------------------|------------------------------------|
  * | key record    | KEY#<key_id>                | KEY         | USER#<user_id>, created#id   | COMPANY#<company_id>, created#id | CHANGES, <ms>#<pk> once revoked    |
  * | watermark     | WATERMARK#USER#<id>, …#COMPANY#<id> | WATERMARK | -                        | -                               | CHANGES, <ms>#<pk>                 |
+ * | application   | APP#<client_id>             | APP         | -                            | -                               | CHANGES, <ms>#<pk> at every write  |
+ * | client key    | APPKEY#<kid>                | APPKEY      | APPKEYS#<client_id>, created#kid (gone once removed) | -     | CHANGES, <ms>#<pk> at every write  |
+ * | plan          | PLAN#<plan_id>              | PLAN        | -                            | -                               | CHANGES, <ms>#<pk> at every write  |
+ * | subscription  | SUB#<subscription_id>       | SUB         | APPSUBS#<client_id>, created#id | PLANSUBS#<plan_id>, created#id | CHANGES, <ms>#<pk> at every write |
+ * | live guard    | LIVESUB#<plan_id>#<client_id> | LIVESUB   | -                            | -                               | -                                  |
+ *
+ * A kid is global (the authorizer looks a client token's `kid` up directly), so a key is its own item. A
+ * removed key stays a day as a tombstone (`removed_at`, `ttl`) so the change feed can tell authorizers.
+ * The live guard holds the one pending or accepted subscription of an application to a plan (a plan id is
+ * base64url, without "#", so the key cannot be read two ways). Applications, plans and subscriptions
+ * are never deleted: they are the record of who was allowed what.
  *
  * `ttl` (epoch seconds) lets DynamoDB delete an item once nothing can depend on it any more.
  */
@@ -34,12 +45,36 @@ export const LIST_INDEX: Record<Scope, { name: IndexName; pk: string; sk: string
 export const CHANGES = { name: 'gsi3' as IndexName, pk: 'gsi3pk', sk: 'gsi3sk', partition: 'CHANGES' };
 
 export const KEY_SK = 'KEY';
+export const APP_SK = 'APP';
+export const APP_KEY_SK = 'APPKEY';
+export const PLAN_SK = 'PLAN';
+export const SUB_SK = 'SUB';
+export const LIVE_SK = 'LIVESUB';
+
+/** Partition keys of the client application items (prefixes the change feed tells apart). */
+export const APP_PREFIX = 'APP#';
+export const APP_KEY_PREFIX = 'APPKEY#';
+export const PLAN_PREFIX = 'PLAN#';
+export const SUB_PREFIX = 'SUB#';
+
+/** Listings of the application items: an application's keys and subscriptions (gsi1), a plan's subscriptions (gsi2). */
+export const APP_INDEX = {
+  keys: { name: 'gsi1' as IndexName, pk: 'gsi1pk', sk: 'gsi1sk', prefix: 'APPKEYS#' },
+  subscriptions: { name: 'gsi1' as IndexName, pk: 'gsi1pk', sk: 'gsi1sk', prefix: 'APPSUBS#' },
+  planSubscriptions: { name: 'gsi2' as IndexName, pk: 'gsi2pk', sk: 'gsi2sk', prefix: 'PLANSUBS#' },
+} as const;
 export const WATERMARK_SK = 'WATERMARK';
 export const DAY_SECONDS = 86_400;
 
 export function keyPk(keyId: string): string {
   return `KEY#${keyId}`;
 }
+
+export const appPk = (clientId: string) => APP_PREFIX + clientId;
+export const appKeyPk = (kid: string) => APP_KEY_PREFIX + kid;
+export const planPk = (planId: string) => PLAN_PREFIX + planId;
+export const subPk = (subscriptionId: string) => SUB_PREFIX + subscriptionId;
+export const livePk = (planId: string, clientId: string) => `LIVESUB#${planId}#${clientId}`;
 
 export function watermarkPk(scope: Scope, id: string): string {
   return `WATERMARK#${scope === 'user' ? 'USER' : 'COMPANY'}#${id}`;

@@ -16,9 +16,12 @@ export class NotFoundError extends Error {
   }
 }
 
-/** 409: the key is not in a state that allows the operation. */
+/** 409: the item is not in a state that allows the operation; `state` is that state, when there is one to name. */
 export class ConflictError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly state?: string,
+  ) {
     super(message);
     this.name = 'ConflictError';
   }
@@ -48,23 +51,30 @@ export interface Caller {
   arn: string;
 }
 
-/** What the routes do, with the clock, the signer and the clients passed in. */
-export function createRegistryService(deps: RegistryServiceDeps) {
-  const { store, jwt, refreshSeconds } = deps;
-  const now = deps.now ?? Date.now;
-  const newKeyId = deps.newKeyId ?? randomUUID;
-
-  /** Schedules the cache invalidation; returns a warning for the answer when that failed. */
-  async function invalidateCacheAt(effectiveAtMs: number, nowMs: number, fields: Record<string, unknown>): Promise<{ warning?: string }> {
+/**
+ * Schedules the invalidation of API Gateway's authorizer cache once every authorizer knows a change that
+ * takes effect at `effectiveAtMs`; answers a warning for the response when that could not be queued.
+ */
+export function cacheInvalidator(deps: Pick<RegistryServiceDeps, 'scheduleBump' | 'refreshSeconds' | 'onWarning'>) {
+  return async (effectiveAtMs: number, nowMs: number, fields: Record<string, unknown>): Promise<{ warning?: string }> => {
     if (!deps.scheduleBump) return {};
     try {
-      await deps.scheduleBump(bumpDue(effectiveAtMs, refreshSeconds), nowMs);
+      await deps.scheduleBump(bumpDue(effectiveAtMs, deps.refreshSeconds), nowMs);
       return {};
     } catch (err) {
       deps.onWarning?.('authorizer cache invalidation not scheduled', { ...fields, error: (err as Error).name, errorMessage: (err as Error).message });
       return { warning: CACHE_WARNING };
     }
-  }
+  };
+}
+
+/** What the routes do, with the clock, the signer and the clients passed in. */
+export function createRegistryService(deps: RegistryServiceDeps) {
+  const { store, jwt } = deps;
+  const now = deps.now ?? Date.now;
+  const newKeyId = deps.newKeyId ?? randomUUID;
+
+  const invalidateCacheAt = cacheInvalidator(deps);
 
   /** Signs a key and records it; a key whose record cannot be written is never returned. */
   async function mintRecorded(request: IssueRequest, name: string | undefined, caller: Caller, nowMs: number, replaces?: string) {

@@ -27,8 +27,18 @@ export interface Watermark {
   notBefore: number;
 }
 
-function isConditionFailure(err: unknown): boolean {
+export function isConditionFailure(err: unknown): boolean {
   return (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Runs one DynamoDB call: a failed condition passes through, any other failure becomes RegistryUnavailableError. */
+export async function registryCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isConditionFailure(err)) throw err;
+    throw new RegistryUnavailableError(operation, { cause: err });
+  }
 }
 
 /**
@@ -36,14 +46,7 @@ function isConditionFailure(err: unknown): boolean {
  * cannot resurrect a revoked key, roll one key twice or move a watermark back.
  */
 export function createRegistryStore(client: Client, tableName: string) {
-  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      if (isConditionFailure(err)) throw err;
-      throw new RegistryUnavailableError(operation, { cause: err });
-    }
-  }
+  const call = registryCall;
   const keyOf = (keyId: string) => marshal({ [TABLE.partitionKey]: keyPk(keyId), [TABLE.sortKey]: KEY_SK });
 
   return {
