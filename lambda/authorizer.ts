@@ -1,33 +1,27 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { secretsClient } from './shared/clients';
-import { readJwtEnv, requireEnv, type JwtEnv } from './shared/env';
-import type { KeyRing } from './jwt/jwk-set';
-import { verifyingKeys, type KeySource } from './jwt/key-source';
-import { errorFields, log } from './shared/log';
+import { decide, type AccessDeps, type AuthorizerContext } from './access/decide';
+import { verifyingKeys } from './jwt/key-source';
+import { createOutsideIssuers } from './jwt/outside-tokens';
+import { parseTrustedIssuers } from './jwt/trusted-issuers';
+import { extractToken } from './jwt/verify';
 import { parseApplicationIdSecret } from './moesif/client';
 import { createGovernanceSource, parseGovernanceMaxStaleMs, parseGovernanceMode, type GovernanceSource } from './moesif/governance';
-import { extractToken, verifyToken } from './jwt/verify';
-import { revocationStateFromEnv } from './registry/authorizer-state';
-import type { RevocationState } from './registry/revocation-state';
+import { registryReadersFromEnv } from './registry/authorizer-state';
+import { requestRouteKey } from './registry/route-patterns';
+import { secretsClient } from './shared/clients';
+import { readJwtEnv, requireEnv } from './shared/env';
+import { errorFields, log } from './shared/log';
+import { METRIC, metricFields } from './shared/metrics';
 
-export interface AuthorizerContext {
-  userId: string;
-  companyId: string;
-  keyId?: string;
-}
+export type { AuthorizerContext } from './access/decide';
 export type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext> | { isAuthorized: false };
 
 const DENY = { isAuthorized: false } as const;
 
-interface State {
-  env: JwtEnv;
-  keys: KeySource<KeyRing>;
-  governance?: GovernanceSource;
-  /** What the key registry says is revoked (kept in memory, refreshed incrementally). */
-  revocations: RevocationState;
-  /** API Gateway's authorizer cache is off (AUTHORIZER_CACHE_TTL_SECONDS=0): each answer serves one request. */
-  cacheOff: boolean;
+interface State extends AccessDeps {
+  /** Plans may restrict routes: the answer is per request (method and path join the identity sources). */
+  routeRestricted: boolean;
 }
 let state: State | undefined;
 
@@ -45,63 +39,68 @@ function governanceFrom(env: NodeJS.ProcessEnv): GovernanceSource | undefined {
 }
 
 function init(): State {
-  if (!state) {
-    const env = readJwtEnv();
-    state = {
-      env,
-      keys: verifyingKeys(env),
-      governance: governanceFrom(process.env),
-      revocations: revocationStateFromEnv(env.maxLifetimeSeconds),
-      cacheOff: process.env.AUTHORIZER_CACHE_TTL_SECONDS === '0',
-    };
-    // Start loading the rules and the revocations with the first token rather than after it.
-    void state.governance?.refresh();
-    void state.revocations.refresh();
-  }
+  if (state) return state;
+  const env = readJwtEnv();
+  const { revocations, directory } = registryReadersFromEnv(env.maxLifetimeSeconds);
+  const clientLifetime = Number(process.env.CLIENT_TOKEN_MAX_LIFETIME_SECONDS || 300);
+  state = {
+    own: env,
+    ownKeys: verifyingKeys(env),
+    outside: createOutsideIssuers(parseTrustedIssuers(process.env.TRUSTED_ISSUERS)),
+    directory,
+    revocations,
+    governance: governanceFrom(process.env),
+    clientTokenMaxLifetimeSeconds: Number.isSafeInteger(clientLifetime) && clientLifetime > 0 ? clientLifetime : 300,
+    cacheOff: process.env.AUTHORIZER_CACHE_TTL_SECONDS === '0',
+    routeRestricted: process.env.ROUTE_RESTRICTED_PLANS === 'true',
+  };
+  log('INFO', 'cold start', metricFields({ [METRIC.coldStarts]: 1 }, { Function: 'authorizer' }));
+  // Start loading the rules and the revocations with the first token rather than after it.
+  void state.governance?.refresh();
+  void state.revocations.refresh();
   return state;
 }
 
 /**
- * HTTP API Lambda authorizer (payload 2.0, simple responses). Fails closed and never throws: a throw
- * becomes a 500 at the gateway, and the reason a token was refused is logged, not returned.
+ * The route a plan is checked against: with route-restricted plans, the request itself (method and path,
+ * without the stage's name), which the identity sources then also key the cached answer on; an unsafe path
+ * (`..`, encoded slashes) matches no plan route.
+ */
+function routeKeyOf(event: APIGatewayRequestAuthorizerEventV2, routeRestricted: boolean): string {
+  if (!routeRestricted) return event.routeKey;
+  const stage = event.requestContext?.stage;
+  const raw = event.rawPath ?? '';
+  const path = stage && stage !== '$default' && raw.startsWith(`/${stage}/`) ? raw.slice(stage.length + 1) : raw;
+  return requestRouteKey(event.requestContext?.http?.method, path) ?? '';
+}
+
+/**
+ * HTTP API Lambda authorizer (payload 2.0, simple responses). The decision is lambda/access/decide.ts; this
+ * maps it to API Gateway's answer. Fails closed and never throws: a throw becomes a 500 at the gateway, and
+ * the reason a token was refused is logged (with a metric), not returned.
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<AuthorizerResult> {
+  const requestId = event?.requestContext?.requestId;
   try {
-    const { env, keys, governance, revocations, cacheOff } = init();
-    const token = extractToken(event.identitySource?.[0] ?? event.headers?.authorization);
-    let result = verifyToken(token, await keys.get(), env);
-    // A kid we have not seen may be a key added by a rotation since the cache was filled.
-    if (!result.ok && result.reason === 'unknown_kid' && (await keys.refresh())) {
-      result = verifyToken(token, await keys.get(), env);
-    }
-    if (!result.ok) {
-      log('INFO', 'token refused', { reason: result.reason, detail: result.detail, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
+    const deps = init();
+    const decision = await decide(
+      {
+        token: extractToken(event.identitySource?.[0] ?? event.headers?.authorization),
+        routeKey: routeKeyOf(event, deps.routeRestricted),
+        facts: { verb: event.requestContext?.http?.method, route: event.rawPath, ip: event.requestContext?.http?.sourceIp, headers: event.headers },
+      },
+      deps,
+    );
+    if (!decision.allow) {
+      const { allow: _allow, ...fields } = decision;
+      log('INFO', 'token refused', { ...fields, routeKey: event.routeKey, requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'deny', Reason: decision.reason }, { sets: [['Outcome'], ['Outcome', 'Reason']] }) });
       return DENY;
     }
-    // In memory: at most one DynamoDB query per refresh interval, whatever the request rate.
-    const iat = typeof result.payload.iat === 'number' ? result.payload.iat : undefined;
-    const revocation = await revocations.check({ keyId: result.keyId, userId: result.userId, companyId: result.companyId, iat });
-    if (revocation.revoked) {
-      log('INFO', 'token refused', { reason: revocation.reason, keyId: result.keyId, routeKey: event.routeKey, requestId: event.requestContext?.requestId });
-      return DENY;
-    }
-    if (revocation.reason) log('WARN', 'revocation state unavailable: token allowed (revocationFailMode open)', { keyId: result.keyId, requestId: event.requestContext?.requestId });
-    // API Gateway reuses an answer for every request with the same key while it is cached, so request
-    // facts (route, IP, headers) may decide only when nothing is cached; otherwise rules on them are
-    // skipped (and logged), never guessed.
-    const request = cacheOff
-      ? { verb: event.requestContext?.http?.method, route: event.rawPath, ip: event.requestContext?.http?.sourceIp, headers: event.headers }
-      : undefined;
-    const verdict = await governance?.check({ userId: result.userId, companyId: result.companyId, request });
-    if (verdict && !verdict.allow) {
-      log('INFO', 'token refused by Moesif governance', { ...verdict, userId: result.userId, companyId: result.companyId, requestId: event.requestContext?.requestId });
-      return DENY;
-    }
-    const context: AuthorizerContext = { userId: result.userId, companyId: result.companyId };
-    if (result.keyId) context.keyId = result.keyId;
-    return { isAuthorized: true, context };
+    if (decision.warning) log('WARN', 'revocation state unavailable: token allowed (revocationFailMode open)', { keyId: decision.context.keyId, requestId });
+    log('INFO', 'token accepted', { kind: decision.kind, routeKey: event.routeKey, requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'allow', Reason: 'ok' }, { sets: [['Outcome'], ['Outcome', 'Reason']] }) });
+    return { isAuthorized: true, context: decision.context };
   } catch (err) {
-    log('ERROR', 'authorizer failed closed', { ...errorFields(err), requestId: event?.requestContext?.requestId });
+    log('ERROR', 'authorizer failed closed', { ...errorFields(err), requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'deny', Reason: 'error' }, { sets: [['Outcome'], ['Outcome', 'Reason']] }) });
     return DENY;
   }
 }

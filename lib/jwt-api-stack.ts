@@ -126,8 +126,13 @@ export class JwtApiStack extends Stack {
             audience: config.jwt.audience,
             signingKey: this.signingKey,
             cacheTtlSeconds: auth.cacheTtlSeconds,
-            // Plans that restrict routes need an answer per route (an answer is reused for every request with the same identity sources).
-            identitySource: ['$request.header.Authorization', `$stageVariables.${REVOCATION_STAGE_VARIABLE}`, ...(auth.routeRestrictedPlans ? ['$context.routeKey'] : [])],
+            // Plans that restrict routes need an answer per request (an answer is reused for every request with the
+            // same identity sources): the route, and the method and path the plan's patterns are matched against.
+            identitySource: [
+              '$request.header.Authorization',
+              `$stageVariables.${REVOCATION_STAGE_VARIABLE}`,
+              ...(auth.routeRestrictedPlans ? ['$context.routeKey', '$context.httpMethod', '$context.path'] : []),
+            ],
             environment: {
               ...jwtEnv,
               JWT_ACCEPT_PORTAL_TOKENS: String(auth.acceptPortalTokens),
@@ -145,7 +150,7 @@ export class JwtApiStack extends Stack {
             logRetention,
           });
     if (governance !== 'off' && this.jwtAuthorizer.function) this.moesifApplicationId?.grantRead(this.jwtAuthorizer.function);
-    if (this.jwtAuthorizer.function) this.keyRegistry.bindRevocationReader(this.jwtAuthorizer.function);
+    if (this.jwtAuthorizer.function) this.keyRegistry.bindAuthorizer(this.jwtAuthorizer.function);
 
     if (config.moesif.enabled && this.moesifApplicationId) {
       this.moesifForwarding = new MoesifForwarding(this, 'MoesifForwarding', {

@@ -181,11 +181,22 @@ describe('lambda mode authorizer', () => {
     lambdaMode.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { StageVariables: { revocationVersion: '0' } });
   });
 
-  it('reads revocations from the registry\'s change feed only; only the key admin writes the registry', () => {
+  it('reads the registry (revocation feed, application directory) but never writes it; only the key admin writes the registry', () => {
     const policies = Object.entries(resources(lambdaMode, 'AWS::IAM::Policy'));
     const statementsOf = (prefix: string) => policies.filter(([id]) => id.startsWith(prefix)).flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
     const dynamo = (prefix: string) => statementsOf(prefix).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:')));
-    expect(dynamo('AuthorizerFunctionRole')).toEqual([{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', expect.arrayContaining([{ Ref: expect.stringMatching(/^KeyRegistryTable/) }, '/index/gsi3'])] } }]);
+    expect(dynamo('AuthorizerFunctionRole')).toEqual([
+      {
+        Action: 'dynamodb:Query',
+        Effect: 'Allow',
+        // gsi3: the change feed of revocations; gsi1: an application's registered keys and subscriptions
+        Resource: expect.arrayContaining([
+          { 'Fn::Join': ['', expect.arrayContaining([{ Ref: expect.stringMatching(/^KeyRegistryTable/) }, '/index/gsi3'])] },
+          { 'Fn::Join': ['', expect.arrayContaining([{ Ref: expect.stringMatching(/^KeyRegistryTable/) }, '/index/gsi1'])] },
+        ]),
+      },
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^KeyRegistryTable/), 'Arn'] } },
+    ]);
     const writers = policies.filter(([, p]) => /dynamodb:(PutItem|UpdateItem|DeleteItem)/.test(JSON.stringify(p.Properties.PolicyDocument))).map(([id]) => id);
     expect(writers).toEqual([expect.stringMatching(/^KeyIssuerFunctionRole/)]);
     lambdaMode.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -267,7 +278,7 @@ describe('configuration in the stack', () => {
 
   it('lambda mode: the authorizer learns the trusted issuers and, with route-restricted plans, answers per route', () => {
     const s = synth({ authorizer: 'lambda', routeRestrictedPlans: 'true', trustedIssuers: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: 'orders-api' }]) });
-    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.Authorization', '$stageVariables.revocationVersion', '$context.routeKey'] });
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { IdentitySource: ['$request.header.Authorization', '$stageVariables.revocationVersion', '$context.routeKey', '$context.httpMethod', '$context.path'] });
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('Verifies JWT API keys'),
       Environment: { Variables: Match.objectLike({ TRUSTED_ISSUERS: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: ['orders-api'], algorithms: ['RS256'], userIdClaim: 'sub' }]), ROUTE_RESTRICTED_PLANS: 'true', CLIENT_TOKEN_MAX_LIFETIME_SECONDS: '300' }) },

@@ -5,6 +5,9 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { CHANGES, LIST_INDEX, TABLE } from '../../lambda/registry/schema';
 
+/** The index the authorizer reads an application's subscriptions through (lambda/registry/application-directory.ts). */
+const APPLICATION_SUBSCRIPTIONS_INDEX = 'gsi1';
+
 export interface KeyRegistryProps {
   /**
    * What happens to the table when the stack is deleted: the registry is the only record of who holds which
@@ -46,9 +49,14 @@ export class KeyRegistry extends Construct {
     return Stack.of(this).formatArn({ service: 'dynamodb', resource: 'table', resourceName: `${this.table.tableName}/index/${name}` });
   }
 
-  /** Binds the authorizer: KEY_REGISTRY_TABLE, and Query on the change feed index only. */
-  public bindRevocationReader(fn: LambdaFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.indexArn(CHANGES.name)] }));
+  /**
+   * Binds the authorizer, read-only: KEY_REGISTRY_TABLE; Query on the change feed (revocations, and what
+   * changed about applications) and on an application's subscriptions; GetItem for applications, their keys
+   * and plans. Never the listing indexes of keys.
+   */
+  public bindAuthorizer(fn: LambdaFunction): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [this.indexArn(CHANGES.name), this.indexArn(APPLICATION_SUBSCRIPTIONS_INDEX)] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [this.table.tableArn] }));
     fn.addEnvironment('KEY_REGISTRY_TABLE', this.table.tableName);
   }
 
