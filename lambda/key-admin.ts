@@ -4,6 +4,7 @@ import { InputError, parseIssueRequest } from './jwt/issue';
 import { signerAt, type KeyRing } from './jwt/jwk-set';
 import { KeySourceUnavailableError, signingKeys, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
+import { METRIC, metricFields } from './shared/metrics';
 import { isAllowedMinter } from './shared/minters';
 import { json } from './shared/http';
 import { parseTrustedIssuers } from './jwt/trusted-issuers';
@@ -104,28 +105,29 @@ const ROUTES: Record<string, Route> = {
     const name = parseKeyName(parseObject(raw));
     const { issued, record } = await registry.mint(request, name, caller);
     // The log names the key, its owner and its minter; never the token.
-    log('INFO', 'key issued', { keyId: record.key_id, kid: record.kid, userId: record.user_id, companyId: record.company_id, caller: caller.arn, expiresAt: record.expires_at, requestId: event.requestContext?.requestId });
+    log('INFO', 'key issued', { keyId: record.key_id, kid: record.kid, userId: record.user_id, companyId: record.company_id, caller: caller.arn, expiresAt: record.expires_at, requestId: event.requestContext?.requestId, ...metricFields({ [METRIC.keysMinted]: 1 }) });
     return json(201, issued);
   },
   'GET /keys': async (event, _caller, { registry }) => json(200, await registry.list(parseListQuery(event.queryStringParameters))),
   'GET /keys/{keyId}': async (event, _caller, { registry }) => json(200, await registry.get(parseKeyId(event.pathParameters))),
   'DELETE /keys/{keyId}': async (event, caller, { registry }) => {
     const { key, changed, warning } = await registry.revoke(parseKeyId(event.pathParameters), caller);
-    if (changed) log('INFO', 'key revoked', { keyId: key.key_id, userId: key.user_id, companyId: key.company_id, caller: caller.arn, revokedAt: key.revoked_at, requestId: event.requestContext?.requestId });
+    if (changed) log('INFO', 'key revoked', { keyId: key.key_id, userId: key.user_id, companyId: key.company_id, caller: caller.arn, revokedAt: key.revoked_at, requestId: event.requestContext?.requestId, ...metricFields({ [METRIC.keysRevoked]: 1 }) });
     return json(200, warning ? { ...key, warning } : key);
   },
   'POST /keys/{keyId}/roll': async (event, caller, { env, registry }) => {
     const keyId = parseKeyId(event.pathParameters);
     const { graceSeconds } = parseRollRequest(decodeBody(event), env.maxLifetimeSeconds);
     const { issued, warning } = await registry.roll(keyId, graceSeconds, caller);
-    log('INFO', 'key rolled', { keyId: issued.key_id, replaces: keyId, graceSeconds, caller: caller.arn, expiresAt: issued.expires_at, requestId: event.requestContext?.requestId });
+    // A new key, and the old one revoked (at the end of the grace period): both counted now, when decided.
+    log('INFO', 'key rolled', { keyId: issued.key_id, replaces: keyId, graceSeconds, caller: caller.arn, expiresAt: issued.expires_at, requestId: event.requestContext?.requestId, ...metricFields({ [METRIC.keysMinted]: 1, [METRIC.keysRevoked]: 1 }) });
     return json(201, warning ? { ...issued, warning } : issued);
   },
   'POST /revocations': async (event, caller, { registry }) => {
     const { scope, id } = parseRevocationRequest(decodeBody(event));
     const { notBefore, revokedKeys, warning } = await registry.revokeIssuedBefore(scope, id, caller);
     const field = scope === 'user' ? 'user_id' : 'company_id';
-    log('INFO', 'keys issued before now revoked', { [field]: id, notBefore, revokedKeys, caller: caller.arn, requestId: event.requestContext?.requestId });
+    log('INFO', 'keys issued before now revoked', { [field]: id, notBefore, revokedKeys, caller: caller.arn, requestId: event.requestContext?.requestId, ...metricFields({ [METRIC.keysRevoked]: revokedKeys }) });
     return json(200, { [field]: id, not_before: notBefore, ...(warning ? { warning } : {}) });
   },
 };

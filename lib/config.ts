@@ -94,7 +94,14 @@ export interface ConfigSources {
   contextKeys?: string[];
   /** The account the stack deploys to, when known (CDK_DEFAULT_ACCOUNT). */
   account?: string;
+  /**
+   * Which front door the settings came through, for messages: the app's `-c key=value` (default), or the
+   * props of the `JwtApiKeys` construct (`context` then reads the props, and `env` is empty).
+   */
+  door?: Door;
 }
+
+export type Door = 'app' | 'props';
 
 const DAY = 86_400;
 const LONG_NATIVE_LIFETIME = 7 * DAY;
@@ -141,7 +148,7 @@ class Sources {
 
   find(s: Setting<unknown>): Found | undefined {
     const fromContext = this.contextValue(s.key);
-    if (fromContext !== undefined) return { raw: fromContext, from: `-c ${s.key}` };
+    if (fromContext !== undefined) return { raw: fromContext, from: this.sources.door === 'props' ? `props.${s.key}` : `-c ${s.key}` };
     for (const name of s.env) {
       const v = this.sources.env[name];
       if (v !== undefined && v !== '') return { raw: v, from: `environment variable ${name}` };
@@ -166,7 +173,7 @@ class Sources {
         value = s.parse(found.raw);
       } catch (err) {
         if (!(err instanceof SettingValueError)) throw err;
-        throw new ConfigError(`${found.from} is "${found.raw}": ${err.message}. (${key}: ${howToSet(s)})`);
+        throw new ConfigError(`${found.from} is "${found.raw}": ${err.message}. (${key}: ${howToSet(s, this.sources.door)})`);
       }
     }
     this.values.set(key, value);
@@ -217,7 +224,9 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   unknownKeys(sources.contextKeys ?? []);
   const s = new Sources(sources);
   const warnings: string[] = [];
-  const set = (key: SettingKey) => `${key} (${howToSet(SETTINGS[key])})`;
+  const set = (key: SettingKey) => `${key} (${howToSet(SETTINGS[key], sources.door)})`;
+  /** A fix as the user writes it at their front door. */
+  const use = (key: SettingKey, value: string) => (sources.door === 'props' ? `${key}: '${value}'` : `-c ${key}=${value}`);
 
   const mode: Mode = s.get('authorizer', 'lambda');
   const secrets = s.secretVariables();
@@ -229,7 +238,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     if (mode === 'native') {
       throw new ConfigError(
         `${portalSecret.name} is set in ${portalSecret.where} and no algorithm is, so the portal's keys are HS256, which API Gateway's JWT authorizer cannot verify. ` +
-          `Set ${set('jwtAlgorithm')} to RS256 if the portal signs with a PEM key, or use -c authorizer=lambda.`,
+          `Set ${set('jwtAlgorithm')} to RS256 if the portal signs with a PEM key, or use ${use('authorizer', 'lambda')}.`,
       );
     }
     algorithm = 'HS256';
@@ -239,7 +248,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (mode === 'native' && algorithm !== 'RS256') {
     throw new ConfigError(
       `${s.given('jwtAlgorithm')} is "${algorithm}" but authorizer is "native": API Gateway's JWT authorizer only verifies RS256 (RSA keys from a JWKS). ` +
-        `Set ${set('jwtAlgorithm')} to RS256, or use -c authorizer=lambda${isSymmetric(algorithm) ? ' to keep HMAC keys' : ''}.`,
+        `Set ${set('jwtAlgorithm')} to RS256, or use ${use('authorizer', 'lambda')}${isSymmetric(algorithm) ? ' to keep HMAC keys' : ''}.`,
     );
   }
 
@@ -247,7 +256,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   const companyIdField = s.get('jwtCompanyIdField', 'org_id');
   for (const [key, field] of [['jwtUserIdField', userIdField], ['jwtCompanyIdField', companyIdField]] as const) {
     if (mode === 'native' && !isPlainClaimName(field)) {
-      throw new ConfigError(`${s.given(key)} is "${field}": in native mode the claim is read as $context.authorizer.claims.${field}, so use letters, digits and underscores only, or use -c authorizer=lambda. (${set(key)})`);
+      throw new ConfigError(`${s.given(key)} is "${field}": in native mode the claim is read as $context.authorizer.claims.${field}, so use letters, digits and underscores only, or use ${use('authorizer', 'lambda')}. (${set(key)})`);
     }
   }
   if (userIdField === companyIdField) {
@@ -260,7 +269,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (mode === 'native' && expiresInSeconds > LONG_NATIVE_LIFETIME) {
     warnings.push(
       `${s.given('jwtExpiresIn')} is ${expiresInSeconds} s (${Math.round(expiresInSeconds / DAY)} days) with the native authorizer, which cannot revoke a key before it expires. ` +
-        `Shorten ${set('jwtExpiresIn')}, or use -c authorizer=lambda.`,
+        `Shorten ${set('jwtExpiresIn')}, or use ${use('authorizer', 'lambda')}.`,
     );
   }
 
@@ -275,7 +284,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
 
   const acceptPortalTokens = s.get('acceptPortalTokens', false);
   if (acceptPortalTokens && mode === 'native') {
-    throw new ConfigError(`${s.given('acceptPortalTokens')} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use -c authorizer=lambda while old portal keys are in use.`);
+    throw new ConfigError(`${s.given('acceptPortalTokens')} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use ${use('authorizer', 'lambda')} while old portal keys are in use.`);
   }
   if (acceptPortalTokens) {
     const until = new Date(Date.now() + expiresInSeconds * 1000).toISOString().slice(0, 10);
@@ -287,7 +296,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
 
   const governance = s.get('moesifGovernance', 'off');
   if (governance !== 'off' && mode === 'native') {
-    throw new ConfigError(`${s.given('moesifGovernance')} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use -c authorizer=lambda.`);
+    throw new ConfigError(`${s.given('moesifGovernance')} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use ${use('authorizer', 'lambda')}.`);
   }
 
   const signingSecretArn = s.get('signingSecretArn');
@@ -328,14 +337,14 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (mode === 'native' && trustedIssuers.length > 0) {
     const [only, ...more] = trustedIssuers;
     if (more.length > 0) {
-      throw new ConfigError(`${s.given('trustedIssuers')} lists ${trustedIssuers.length} issuers, but API Gateway's JWT authorizer trusts one issuer: list one, or use -c authorizer=lambda for several.`);
+      throw new ConfigError(`${s.given('trustedIssuers')} lists ${trustedIssuers.length} issuers, but API Gateway's JWT authorizer trusts one issuer: list one, or use ${use('authorizer', 'lambda')} for several.`);
     }
     if (only.algorithms.some((a) => !a.startsWith('RS'))) {
-      throw new ConfigError(`${s.given('trustedIssuers')} gives ${only.issuer} the algorithms ${only.algorithms.join(', ')}, but API Gateway's JWT authorizer verifies RSA keys (RS256) only. Use ["RS256"], or -c authorizer=lambda.`);
+      throw new ConfigError(`${s.given('trustedIssuers')} gives ${only.issuer} the algorithms ${only.algorithms.join(', ')}, but API Gateway's JWT authorizer verifies RSA keys (RS256) only. Use ["RS256"], or ${use('authorizer', 'lambda')}.`);
     }
     warnings.push(
       `trustedIssuers with authorizer=native: API Gateway's JWT authorizer trusts ${only.issuer} in place of this stack's own keys, so keys minted by POST /keys are not accepted, ` +
-        'and client applications, subscriptions and plans cannot be enforced (the native authorizer checks the token only). Use -c authorizer=lambda to keep both.',
+        `and client applications, subscriptions and plans cannot be enforced (the native authorizer checks the token only). Use ${use('authorizer', 'lambda')} to keep both.`,
     );
   }
 
@@ -378,8 +387,33 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     const from = s.given(key);
     if (from && spec.modes && !spec.modes.includes(mode)) {
       s.get(key);
-      warnings.push(`${from} has no effect with authorizer=${mode} (it acts in ${spec.modes.join(', ')} mode: ${spec.doc}). Remove it, or use -c authorizer=${spec.modes[0]}.`);
+      warnings.push(`${from} has no effect with authorizer=${mode} (it acts in ${spec.modes.join(', ')} mode: ${spec.doc}). Remove it, or use ${use('authorizer', spec.modes[0])}.`);
     }
   }
   return config;
+}
+
+/** A prop's value as the settings' parsers read it: the same text a `-c` flag would carry. */
+function asText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * The second front door: the `JwtApiKeys` construct's props, checked by the same validator as the app's
+ * context (so the same mistakes fail the same way), reading nothing from the environment or cdk context.
+ * `settings` is the props without the construct's own (httpApi, stage, ...).
+ */
+export function configFromProps(settings: Record<string, unknown>, options: { account?: string } = {}): AppConfig {
+  const given = Object.keys(settings).filter((k) => settings[k] !== undefined);
+  for (const key of given) {
+    const spec = (SETTINGS as Record<string, Setting<unknown>>)[key];
+    if (!spec) throw new ConfigError(`props.${key} is not a setting of JwtApiKeys. Its settings are listed in the README's Configuration table (column "JwtApiKeys prop").`);
+    if (spec.propType === undefined) {
+      throw new ConfigError(`props.${key} is a setting of the standalone app only (${spec.doc}): on your own API, set it on your own stage or routes.`);
+    }
+  }
+  return loadConfig({ door: 'props', context: (key) => asText(settings[key]), env: {}, account: options.account });
 }

@@ -27,6 +27,11 @@ export interface Setting<T> {
   /** The default as the README shows it. */
   readonly defaultDoc: string;
   readonly parse: (raw: string) => T;
+  /**
+   * The TypeScript type of the `JwtApiKeys` prop of the same name (`npm run docs` writes the props interface,
+   * lib/jwt-api-keys-settings.ts, from these); absent for a setting of the standalone app only.
+   */
+  readonly propType?: string;
 }
 
 function setting<T>(spec: Setting<T>): Setting<T> {
@@ -204,6 +209,7 @@ export type FailMode = 'closed' | 'open';
 export const SETTINGS = {
   authorizer: setting({
     key: 'authorizer',
+    propType: "'native' | 'lambda'",
     env: ['AUTHORIZER_MODE'],
     doc: '`native` (API Gateway JWT authorizer, RS256 only) or `lambda` (bundled Lambda authorizer, any algorithm)',
     defaultDoc: '`lambda`',
@@ -211,15 +217,17 @@ export const SETTINGS = {
   }),
   jwtAlgorithm: setting({
     key: 'jwtAlgorithm',
+    propType: 'Algorithm',
     env: portal('ALGORITHM'),
     doc: 'HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA (any letter case)',
     defaultDoc: '`RS256`; `HS256` when a portal secret (`PLUGIN_JWT_SECRET`) is present',
     parse: algorithm,
   }),
-  jwtUserIdField: setting({ key: 'jwtUserIdField', env: portal('USER_ID_FIELD'), doc: 'claim holding the user id', defaultDoc: '`sub`', parse: claimName }),
-  jwtCompanyIdField: setting({ key: 'jwtCompanyIdField', env: portal('COMPANY_ID_FIELD'), doc: 'claim holding the company id', defaultDoc: '`org_id`', parse: claimName }),
+  jwtUserIdField: setting({ key: 'jwtUserIdField', propType: 'string', env: portal('USER_ID_FIELD'), doc: 'claim holding the user id', defaultDoc: '`sub`', parse: claimName }),
+  jwtCompanyIdField: setting({ key: 'jwtCompanyIdField', propType: 'string', env: portal('COMPANY_ID_FIELD'), doc: 'claim holding the company id', defaultDoc: '`org_id`', parse: claimName }),
   jwtExpiresIn: setting({
     key: 'jwtExpiresIn',
+    propType: 'number | string',
     env: portal('EXPIRES_IN'),
     doc: 'longest key lifetime, and the ceiling the authorizer enforces on `exp`: seconds (`3600`) or `12h`, `30d`, `1w`',
     defaultDoc: '`30d`; `1d` in native mode',
@@ -227,14 +235,16 @@ export const SETTINGS = {
   }),
   jwtIssuer: setting({
     key: 'jwtIssuer',
+    propType: 'string',
     env: portal('ISSUER'),
     doc: '`iss` of minted keys (native: an https URL serving this API\'s discovery, no trailing slash)',
     defaultDoc: 'the API\'s URL',
     parse: nonEmpty,
   }),
-  jwtAudience: setting({ key: 'jwtAudience', env: portal('AUDIENCE'), doc: '`aud` of minted keys', defaultDoc: '`jwt-api`', parse: nonEmpty }),
+  jwtAudience: setting({ key: 'jwtAudience', propType: 'string', env: portal('AUDIENCE'), doc: '`aud` of minted keys', defaultDoc: '`jwt-api`', parse: nonEmpty }),
   jwtClockToleranceSeconds: setting({
     key: 'jwtClockToleranceSeconds',
+    propType: 'number',
     env: portal('CLOCK_TOLERANCE_SECONDS'),
     modes: ['lambda'],
     doc: 'allowed clock skew for `exp`, `nbf` and `iat`',
@@ -243,6 +253,7 @@ export const SETTINGS = {
   }),
   authorizerCacheTtlSeconds: setting({
     key: 'authorizerCacheTtlSeconds',
+    propType: 'number',
     env: ['AUTHORIZER_CACHE_TTL_SECONDS'],
     modes: ['lambda'],
     doc: 'how long API Gateway caches a Lambda authorizer answer per key (revocations bypass it, see Key lifecycle)',
@@ -251,6 +262,7 @@ export const SETTINGS = {
   }),
   acceptPortalTokens: setting({
     key: 'acceptPortalTokens',
+    propType: 'boolean',
     env: ['JWT_ACCEPT_PORTAL_TOKENS'],
     modes: ['lambda'],
     doc: 'accept keys the Moesif Developer Portal minted (no `iss`/`aud`/`kid`)',
@@ -266,6 +278,7 @@ export const SETTINGS = {
   }),
   signingSecretArn: setting({
     key: 'signingSecretArn',
+    propType: 'string',
     env: ['JWT_SECRET_ARN'],
     doc: 'complete ARN of an existing signing secret (JWK Set, plain shared secret or PEM); checked at deploy, never written unless rotation is on',
     defaultDoc: 'a new secret',
@@ -273,6 +286,7 @@ export const SETTINGS = {
   }),
   keyRotationDays: setting({
     key: 'keyRotationDays',
+    propType: 'number',
     env: ['KEY_ROTATION_DAYS'],
     doc: 'days between automatic rotations; `0` = off; at least a tenth of the lifetime',
     defaultDoc: '`90`; `0` for an imported secret',
@@ -280,6 +294,7 @@ export const SETTINGS = {
   }),
   minterRoleArns: setting({
     key: 'minterRoleArns',
+    propType: 'string[]',
     env: ['KEY_MINTER_ROLE_ARNS'],
     doc: 'IAM role ARNs (commas or spaces between) allowed to mint and administer keys; the functions refuse other callers',
     defaultDoc: 'any principal granted `MintPolicyArn` / `KeyAdminPolicyArn`',
@@ -287,6 +302,7 @@ export const SETTINGS = {
   }),
   logRetentionDays: setting({
     key: 'logRetentionDays',
+    propType: 'number',
     env: ['LOG_RETENTION_DAYS'],
     doc: 'retention of the access log and function logs (Control Tower asks for 365; see Security)',
     defaultDoc: '`30`',
@@ -294,6 +310,7 @@ export const SETTINGS = {
   }),
   logsKmsKeyArn: setting({
     key: 'logsKmsKeyArn',
+    propType: 'string',
     env: ['LOGS_KMS_KEY_ARN'],
     doc: 'customer-managed KMS key for every log group (its key policy must admit the logs service)',
     defaultDoc: 'CloudWatch Logs\' own encryption',
@@ -315,6 +332,7 @@ export const SETTINGS = {
   }),
   revocationFailMode: setting({
     key: 'revocationFailMode',
+    propType: "'closed' | 'open'",
     env: ['REVOCATION_FAIL_MODE'],
     modes: ['lambda'],
     doc: 'what a cold authorizer answers while the key registry cannot be read: `closed` (refuse) or `open` (allow)',
@@ -323,15 +341,17 @@ export const SETTINGS = {
   }),
   revocationRefreshSeconds: setting({
     key: 'revocationRefreshSeconds',
+    propType: 'number',
     env: ['REVOCATION_REFRESH_SECONDS'],
     modes: ['lambda'],
     doc: 'how often a warm authorizer reads what was revoked since (one DynamoDB query each time)',
     defaultDoc: '`5`',
     parse: wholeNumber(1, 60, 'The revocation delay grows with it.'),
   }),
-  moesifForwarding: setting({ key: 'moesifForwarding', env: ['MOESIF_FORWARDING'], doc: 'ship access logs to Moesif', defaultDoc: '`true`', parse: bool }),
+  moesifForwarding: setting({ key: 'moesifForwarding', propType: 'boolean', env: ['MOESIF_FORWARDING'], doc: 'ship access logs to Moesif', defaultDoc: '`true`', parse: bool }),
   moesifApplicationIdSecretArn: setting({
     key: 'moesifApplicationIdSecretArn',
+    propType: 'string',
     env: ['MOESIF_APPLICATION_ID_SECRET_ARN'],
     doc: 'complete ARN of a secret holding the Moesif Application Id',
     defaultDoc: 'a new secret to fill in',
@@ -339,6 +359,7 @@ export const SETTINGS = {
   }),
   moesifBaseUrl: setting({
     key: 'moesifBaseUrl',
+    propType: 'string',
     env: ['MOESIF_BASE_URL'],
     doc: 'Moesif API base URL (plain http only on loopback, for a local stand-in)',
     defaultDoc: '`https://api.moesif.net`',
@@ -346,6 +367,7 @@ export const SETTINGS = {
   }),
   alarmTopicArn: setting({
     key: 'alarmTopicArn',
+    propType: 'string',
     env: ['ALARM_TOPIC_ARN'],
     doc: 'SNS topic the alarms notify',
     defaultDoc: 'a new topic (output `AlarmTopicArn`)',
@@ -353,6 +375,7 @@ export const SETTINGS = {
   }),
   moesifGovernance: setting({
     key: 'moesifGovernance',
+    propType: "'off' | 'fail-open' | 'fail-closed'",
     env: ['MOESIF_GOVERNANCE'],
     modes: ['lambda'],
     doc: 'enforce Moesif governance rules: `on` (= `fail-open`), `fail-closed` or `off`',
@@ -361,6 +384,7 @@ export const SETTINGS = {
   }),
   governanceMaxStaleSeconds: setting({
     key: 'governanceMaxStaleSeconds',
+    propType: 'number',
     env: ['GOVERNANCE_MAX_STALE_SECONDS'],
     modes: ['lambda'],
     doc: 'after this long without reading Moesif\'s rules, `fail-closed` refuses and `fail-open` allows',
@@ -369,6 +393,7 @@ export const SETTINGS = {
   }),
   trustedIssuers: setting({
     key: 'trustedIssuers',
+    propType: 'TrustedIssuerInput[]',
     env: ['TRUSTED_ISSUERS'],
     doc: 'outside identity providers whose tokens the API accepts: a JSON list of `{issuer, audience, jwksUri?, algorithms?, userIdClaim?, companyIdClaim?, clientIdClaim?}`, or a file holding it (native mode: one, RSA, in place of this stack\'s keys)',
     defaultDoc: 'none',
@@ -376,6 +401,7 @@ export const SETTINGS = {
   }),
   clientTokenMaxLifetime: setting({
     key: 'clientTokenMaxLifetime',
+    propType: 'number | string',
     env: ['CLIENT_TOKEN_MAX_LIFETIME'],
     modes: ['lambda'],
     doc: 'longest `exp − iat` of a token a client application signs itself',
@@ -384,9 +410,10 @@ export const SETTINGS = {
   }),
   routeRestrictedPlans: setting({
     key: 'routeRestrictedPlans',
+    propType: 'boolean',
     env: ['ROUTE_RESTRICTED_PLANS'],
     modes: ['lambda'],
-    doc: 'let plans restrict routes: the authorizer\'s answer is then cached per key and route (`$context.routeKey` joins its identity sources)',
+    doc: 'let plans restrict routes: the authorizer\'s answer is then cached per key and route (the request\'s method and path join its identity sources)',
     defaultDoc: '`false`',
     parse: bool,
   }),
@@ -403,16 +430,52 @@ export const SETTINGS = {
 export type SettingKey = keyof typeof SETTINGS;
 export type SettingValue<K extends SettingKey> = ReturnType<(typeof SETTINGS)[K]['parse']>;
 
-/** How to set it, for messages: `-c key=…` and its environment names. */
-export function howToSet(s: Setting<unknown>): string {
+/** How to set it, for messages: `-c key=…` and its environment names, or the construct's prop. */
+export function howToSet(s: Setting<unknown>, door: 'app' | 'props' = 'app'): string {
+  if (door === 'props') return `the JwtApiKeys prop ${s.key}`;
   return s.env.length ? `-c ${s.key}=…, or ${s.env.join(' / ')} in the environment` : `-c ${s.key}=…`;
+}
+
+/** The settings the `JwtApiKeys` construct takes as props (the others belong to the standalone app). */
+export const PROP_KEYS = (Object.keys(SETTINGS) as SettingKey[]).filter((k) => (SETTINGS[k] as Setting<unknown>).propType !== undefined);
+
+/** Markdown to JSDoc: code spans kept as they are, nothing that would end the comment. */
+function jsdoc(text: string): string {
+  return text.replace(/\*\//g, '*\u2215');
+}
+
+/** The text of lib/jwt-api-keys-settings.ts: one typed, documented prop per setting the construct takes. */
+export function propsInterfaceSource(): string {
+  const props = PROP_KEYS.map((key) => {
+    const s = SETTINGS[key] as Setting<unknown>;
+    const modes = s.modes ? ` (${s.modes.join(', ')} mode)` : '';
+    const doc = jsdoc(s.doc);
+    return [`  /**`, `   * ${doc[0].toUpperCase()}${doc.slice(1)}${modes}.`, `   * @default ${jsdoc(s.defaultDoc)}`, `   */`, `  readonly ${key}?: ${s.propType};`].join('\n');
+  });
+  return [
+    '// Generated by `npm run docs` from lib/settings.ts: edit the settings there, not this file.',
+    "import type { Algorithm } from '../lambda/jwt/algorithms';",
+    "import type { TrustedIssuerInput } from '../lambda/jwt/trusted-issuers';",
+    "import type { SettingKey, SettingValue } from './settings';",
+    '',
+    '/** The settings of `JwtApiKeys`: the app\'s `-c` settings of the same names, checked by the same validator (lib/config.ts). */',
+    'export interface JwtApiKeysSettings {',
+    props.join('\n'),
+    '}',
+    '',
+    '/** Compile-time check that every prop accepts what its setting parses to (the validator hands that back). */',
+    'type AllTrue<T extends Record<string, true>> = T;',
+    'export type PropsAcceptParsedValues = AllTrue<{ [K in keyof JwtApiKeysSettings & SettingKey]-?: SettingValue<K> extends NonNullable<JwtApiKeysSettings[K]> ? true : false }>;',
+    '',
+  ].join('\n');
 }
 
 /** The README's configuration table, from the list above. */
 export function settingsTable(): string {
   const rows = Object.values(SETTINGS).map((s: Setting<unknown>) => {
     const modes = s.modes ? s.modes.join(', ') : 'both';
-    return `| \`${s.key}\` | ${s.env.map((e) => `\`${e}\``).join(', ') || '—'} | ${s.defaultDoc} | ${modes} | ${s.doc} |`;
+    const prop = s.propType ? `\`${s.propType.replace(/\|/g, '\\|')}\`` : 'app only';
+    return `| \`${s.key}\` | ${s.env.map((e) => `\`${e}\``).join(', ') || '—'} | ${s.defaultDoc} | ${modes} | ${prop} | ${s.doc} |`;
   });
-  return ['| setting (`-c`) | environment | default | modes | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
+  return ['| setting (`-c`) | environment | default | modes | `JwtApiKeys` prop | meaning |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }

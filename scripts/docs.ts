@@ -1,14 +1,16 @@
 /**
- * Writes the README's configuration table from the settings declared in lib/settings.ts, between the
- * markers `<!-- settings:start -->` and `<!-- settings:end -->`. `--check` only compares (exit 1 if stale).
+ * Writes what is generated from the settings declared in lib/settings.ts: the README's configuration table
+ * (between `<!-- settings:start -->` and `<!-- settings:end -->`) and the `JwtApiKeys` props interface
+ * (lib/jwt-api-keys-settings.ts). `--check` only compares (exit 1 if either is stale).
  *
  *   npm run docs [-- --check]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { settingsTable } from '../lib/settings';
+import { propsInterfaceSource, settingsTable } from '../lib/settings';
 
-const README = path.join(__dirname, '..', 'README.md');
+const ROOT = path.join(__dirname, '..');
+export const GENERATED_PROPS = path.join(ROOT, 'lib', 'jwt-api-keys-settings.ts');
 const START = '<!-- settings:start -->';
 const END = '<!-- settings:end -->';
 
@@ -21,15 +23,25 @@ export function withSettingsTable(readme: string): string {
 }
 
 if (require.main === module) {
-  const current = readFileSync(README, 'utf8');
-  const next = withSettingsTable(current);
-  if (process.argv.includes('--check')) {
-    if (next !== current) {
-      process.stderr.write('README.md: the configuration table differs from lib/settings.ts; run npm run docs.\n');
-      process.exitCode = 1;
+  const files = [
+    { file: path.join(ROOT, 'README.md'), next: (text: string) => withSettingsTable(text), what: 'the configuration table' },
+    { file: GENERATED_PROPS, next: () => propsInterfaceSource(), what: 'the JwtApiKeys props' },
+  ];
+  for (const { file, next, what } of files) {
+    let current = '';
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch {
+      // written below
     }
-  } else if (next !== current) {
-    writeFileSync(README, next);
-    process.stdout.write('README.md: configuration table updated.\n');
+    const wanted = next(current);
+    if (wanted === current) continue;
+    if (process.argv.includes('--check')) {
+      process.stderr.write(`${path.relative(ROOT, file)}: ${what} differ from lib/settings.ts; run npm run docs.\n`);
+      process.exitCode = 1;
+    } else {
+      writeFileSync(file, wanted);
+      process.stdout.write(`${path.relative(ROOT, file)}: ${what} updated.\n`);
+    }
   }
 }

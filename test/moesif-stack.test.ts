@@ -41,7 +41,7 @@ describe('MoesifForwarding', () => {
   });
 
   it('retries failed invocations, then keeps the payload in an encrypted DLQ', () => {
-    const [dlq] = idsOf(forwarding, 'AWS::SQS::Queue');
+    const [dlq] = idsOf(forwarding, 'AWS::SQS::Queue').filter((id) => id.startsWith('MoesifForwardingDeadLetterQueue'));
     forwarding.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
     forwarding.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -54,7 +54,7 @@ describe('MoesifForwarding', () => {
   });
 
   it('alarms as soon as one batch waits in the DLQ', () => {
-    const [dlq] = idsOf(forwarding, 'AWS::SQS::Queue');
+    const [dlq] = idsOf(forwarding, 'AWS::SQS::Queue').filter((id) => id.startsWith('MoesifForwardingDeadLetterQueue'));
     forwarding.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Namespace: 'AWS/SQS',
@@ -104,15 +104,16 @@ describe('MoesifForwarding', () => {
   it('can be switched off, and then creates no Moesif resources', () => {
     const off = synth({ moesifForwarding: 'false' });
     off.template.resourceCountIs('AWS::Logs::SubscriptionFilter', 0);
-    off.template.resourceCountIs('AWS::SQS::Queue', 0);
+    expect(idsOf(off, 'AWS::SQS::Queue').filter((id) => id.startsWith('MoesifForwarding'))).toEqual([]);
     expect(idsOf(off, 'AWS::SecretsManager::Secret').filter((id) => id.startsWith('Moesif'))).toEqual([]);
   });
 
-  it('notifies an SNS topic from both alarms when alarmTopicArn is set', () => {
+  it('notifies the SNS topic from every alarm when alarmTopicArn is set', () => {
     const topic = 'arn:aws:sns:us-east-1:123456789012:ops-alerts';
     const s = synth({ alarmTopicArn: topic });
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-    expect(alarms).toHaveLength(2);
+    // The forwarder's two, the cache bump's DLQ, the authorizer's errors and its refusals.
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
     expect(() => s.app.synth()).not.toThrow();
   });

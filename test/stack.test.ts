@@ -143,7 +143,7 @@ describe.each([
 
   it('names its outputs plainly, for scripts and the README', () => {
     expect(Object.keys(get().template.toJSON().Outputs).sort()).toEqual(
-      ['AccessLogGroup', 'AlarmTopicArn', 'ApiUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'KeyAdminPolicyArn', 'KeyRegistryTableName', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'PublicKeysSecretArn', 'SigningSecretArn'],
+      ['AccessLogGroup', 'AlarmTopicArn', 'ApiUrl', 'DashboardUrl', 'DeadLetterQueueUrl', 'ForwarderFunctionName', 'Issuer', 'KeyAdminPolicyArn', 'KeyRegistryTableName', 'MintPolicyArn', 'MoesifApplicationIdSecretArn', 'PublicKeysSecretArn', 'SigningSecretArn'],
     );
   });
 
@@ -161,6 +161,14 @@ describe.each([
     expect(findings.open).toEqual({ AwsSolutions: [], 'cdk-validator-cfnguard': [], 'CloudFormation Validate': [] });
     expect(findings.acknowledged.AwsSolutions).toBeGreaterThan(0);
     expect(findings.acknowledged['cdk-validator-cfnguard']).toBeGreaterThan(0);
+  });
+
+  it('keeps the logical ids of its stateful resources from before JwtApiKeys (an upgrade replaces no secret, table or log)', () => {
+    const ids = Object.entries(get().template.toJSON().Resources as Record<string, { Type: string }>)
+      .filter(([, r]) => ['AWS::SecretsManager::Secret', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup'].includes(r.Type))
+      .map(([id]) => id);
+    expect(ids).toEqual(expect.arrayContaining([expect.stringMatching(/^SigningKeySecret[0-9A-F]{8}$/), expect.stringMatching(/^KeyRegistryTable[0-9A-F]{8}$/), expect.stringMatching(/^AccessLogLogGroup[0-9A-F]{8}$/)]));
+    expect(ids.filter((id) => id.startsWith('Default'))).toEqual([]);
   });
 
   it('matches the snapshot (asset hashes masked)', () => {

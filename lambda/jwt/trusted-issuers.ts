@@ -28,6 +28,24 @@ export interface TrustedIssuer {
   clientIdClaim?: string;
 }
 
+/** One entry as written (JSON, or the `JwtApiKeys` prop): the optional fields take their defaults. */
+export interface TrustedIssuerInput {
+  /** The exact `iss` of its tokens. */
+  readonly issuer: string;
+  /** The `aud` its tokens carry for this API (one of them). */
+  readonly audience: string | readonly string[];
+  /** @default the `jwks_uri` of `<issuer>/.well-known/openid-configuration` */
+  readonly jwksUri?: string;
+  /** @default ['RS256'] */
+  readonly algorithms?: readonly OutsideAlgorithm[];
+  /** @default 'sub' */
+  readonly userIdClaim?: string;
+  /** @default none: the application's company */
+  readonly companyIdClaim?: string;
+  /** @default `client_id`, else `azp` */
+  readonly clientIdClaim?: string;
+}
+
 export class TrustedIssuersError extends Error {
   constructor(message: string) {
     super(message);

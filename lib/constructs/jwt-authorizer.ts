@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
-import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { HttpRouteAuthorizerBindOptions, HttpRouteAuthorizerConfig, IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { ProjectFunction } from './project-function';
 import type { SigningKey } from './signing-key';
 
@@ -11,6 +11,11 @@ interface CommonProps {
   readonly issuer: string;
   /** `aud` values a token may carry (one of them). */
   readonly audience: string | string[];
+  /**
+   * What API Gateway's authorizer must wait for (the key, discovery, the stage). It is created when the first
+   * route uses it, so the dependencies are added then. @default none
+   */
+  readonly dependsOn?: IDependable[];
 }
 
 /** API Gateway's own JWT authorizer: RS256 keys found through `<issuer>/.well-known/openid-configuration`. */
@@ -37,6 +42,24 @@ export interface LambdaJwtAuthorizerProps extends CommonProps {
 
 export type JwtAuthorizerProps = NativeJwtAuthorizerProps | LambdaJwtAuthorizerProps;
 
+/**
+ * Hands routes the real authorizer, and makes the API Gateway authorizer it creates on the first route wait
+ * for what it needs: routes may be added long after this construct (a user's own routes).
+ */
+class DependentAuthorizer implements IHttpRouteAuthorizer {
+  constructor(
+    private readonly inner: IHttpRouteAuthorizer,
+    private readonly id: string,
+    private readonly dependencies: IDependable[],
+  ) {}
+
+  public bind(options: HttpRouteAuthorizerBindOptions): HttpRouteAuthorizerConfig {
+    const config = this.inner.bind(options);
+    options.scope.node.tryFindChild(this.id)?.node.addDependency(...this.dependencies);
+    return config;
+  }
+}
+
 /** The route authorizer every protected route uses, in the mode the config chose. */
 export class JwtAuthorizer extends Construct {
   public readonly authorizer: IHttpRouteAuthorizer;
@@ -46,10 +69,11 @@ export class JwtAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: JwtAuthorizerProps) {
     super(scope, id);
     if (props.mode === 'native') {
-      this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.issuer, {
+      const jwt = new HttpJwtAuthorizer('JwtAuthorizer', props.issuer, {
         jwtAudience: [props.audience].flat(),
         identitySource: ['$request.header.Authorization'],
       });
+      this.authorizer = new DependentAuthorizer(jwt, 'JwtAuthorizer', props.dependsOn ?? []);
       return;
     }
     const fn = new ProjectFunction(this, 'Function', {
@@ -61,10 +85,11 @@ export class JwtAuthorizer extends Construct {
     });
     props.signingKey.bindVerifier(fn);
     this.function = fn;
-    this.authorizer = new HttpLambdaAuthorizer('LambdaAuthorizer', fn, {
+    const lambda = new HttpLambdaAuthorizer('LambdaAuthorizer', fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: props.identitySource ?? ['$request.header.Authorization'],
       resultsCacheTtl: Duration.seconds(props.cacheTtlSeconds ?? 300),
     });
+    this.authorizer = new DependentAuthorizer(lambda, 'LambdaAuthorizer', props.dependsOn ?? []);
   }
 }

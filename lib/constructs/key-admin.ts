@@ -2,7 +2,7 @@ import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { HttpMethod, HttpRoute, HttpRouteKey, type CfnApi, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { ManagedPolicy, PolicyStatement, Role, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, ManagedPolicy, PolicyStatement, Role, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { KeyRegistry } from './key-registry';
@@ -50,6 +50,8 @@ export interface KeyAdminProps {
    * @default [] (any principal granted the policies)
    */
   readonly minterRoleArns?: string[];
+  /** The stage callers reach the routes through (the route ARNs in the policies name it). @default '$default' */
+  readonly stageName?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
 }
@@ -65,10 +67,13 @@ export class KeyAdmin extends Construct {
   public readonly mintPolicy: ManagedPolicy;
   /** Every key route: minting, listing, revocation, rolling, watermarks. */
   public readonly adminPolicy: ManagedPolicy;
+  private readonly mintArns: string[];
+  private readonly adminArns: string[];
 
   constructor(scope: Construct, id: string, props: KeyAdminProps) {
     super(scope, id);
     const minters = props.minterRoleArns ?? [];
+    const stageName = props.stageName ?? '$default';
     this.function = new ProjectFunction(this, 'Function', {
       entry: 'key-admin.ts',
       description: 'Mints JWT API keys (POST /keys) and administers them: list, revoke, roll, watermarks (IAM-authorized)',
@@ -88,14 +93,16 @@ export class KeyAdmin extends Construct {
     );
 
     const routeArn = (method: string, path: string) =>
-      Stack.of(this).formatArn({ service: 'execute-api', resource: props.api.apiId, resourceName: `$default/${method}${path.replace(/\{[^}]+\}/g, '*')}` });
+      Stack.of(this).formatArn({ service: 'execute-api', resource: props.api.apiId, resourceName: `${stageName}/${method}${path.replace(/\{[^}]+\}/g, '*')}` });
+    this.mintArns = [routeArn('POST', '/keys')];
+    this.adminArns = KEY_ROUTES.map(({ method, path }) => routeArn(method, path));
     this.mintPolicy = new ManagedPolicy(this, 'MintPolicy', {
       description: 'Allows calling POST /keys on the JWT API to mint customer API keys',
-      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: [routeArn('POST', '/keys')] })],
+      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.mintArns })],
     });
     this.adminPolicy = new ManagedPolicy(this, 'AdminPolicy', {
       description: 'Allows every admin route of the JWT API: keys (mint, list, show, revoke, roll), revocation watermarks, applications, plans, subscriptions',
-      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: KEY_ROUTES.map(({ method, path }) => routeArn(method, path)) })],
+      statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.adminArns })],
     });
     // Route ARNs name a path parameter's segment with "*": that is the {keyId} of one route, nothing wider.
     // cdk-nag names the resource as synthesized: a pseudo parameter, or its value when the stack's env knows it.
@@ -105,7 +112,7 @@ export class KeyAdmin extends Construct {
     const apiId = `<${stack.getLogicalId(props.api.node.defaultChild as CfnApi)}>`;
     for (const { method, path } of KEY_ROUTES.filter((r) => r.path.includes('{'))) {
       Validations.of(this.adminPolicy).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arnPrefix}:${apiId}/$default/${method}${path.replace(/\{[^}]+\}/g, '*')}]`,
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arnPrefix}:${apiId}/${stageName}/${method}${path.replace(/\{[^}]+\}/g, '*')}]`,
         reason: `The "*" is the {keyId} path parameter of ${method} ${path}: the policy allows that one route for any key, as an admin needs.`,
       });
     }
@@ -122,12 +129,12 @@ export class KeyAdmin extends Construct {
   }
 
   /** Lets a principal mint keys (the same permission as the mint policy). */
-  public grantMint(grantee: IGrantable): void {
-    this.routes[0].grantInvoke(grantee);
+  public grantMint(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.mintArns });
   }
 
-  /** Lets a principal call every key route. */
-  public grantAdmin(grantee: IGrantable): void {
-    for (const route of this.routes) route.grantInvoke(grantee);
+  /** Lets a principal call every admin route (the same permissions as the admin policy). */
+  public grantAdmin(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: this.adminArns });
   }
 }
