@@ -281,12 +281,12 @@ export class JwtApiKeys extends Construct {
   }
 
   private addStageVariable(name: string, value: string): void {
-    const cfn = this.cfnStage();
-    const existing = (cfn.stageVariables ?? {}) as Record<string, string>;
+    // HttpStage keeps its variables in a private record it renders lazily: read it to refuse a clash.
+    const existing = (this.stage as unknown as { stageVariables?: Record<string, string> }).stageVariables ?? {};
     if (name in existing && existing[name] !== value) {
       throw new ConfigError(`The stage "${this.stage.stageName}" sets the stage variable ${name}, which JwtApiKeys owns (a revocation changes it to invalidate the authorizer cache). Remove it from the stage.`);
     }
-    cfn.stageVariables = { ...existing, [name]: value };
+    this.stage.addStageVariable(name, value);
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -58,9 +58,17 @@ export interface ComplianceFindings {
  * the validation report synthesis writes. An outside App's synth only prints violations and sets
  * process.exitCode (it throws for in-memory apps alone), so "synth did not throw" proves nothing.
  */
-export function compliance(s: Synthesized): ComplianceFindings {
+export function compliance(s: { app: App }): ComplianceFindings {
   if (!s.app._builtinCloudFormationValidation) throw new Error('compliance() needs a stack synthesized with { validate: true }.');
-  const report = JSON.parse(readFileSync(path.join(s.app.synth().directory, 'validation-report.json'), 'utf8')) as {
+  let directory: string;
+  try {
+    directory = s.app.synth().directory;
+  } catch (err) {
+    // An in-memory app throws when a plugin reports a violation; the report is written first.
+    if (!existsSync(path.join(s.app.outdir, 'validation-report.json'))) throw err;
+    directory = s.app.outdir;
+  }
+  const report = JSON.parse(readFileSync(path.join(directory, 'validation-report.json'), 'utf8')) as {
     pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>; suppressedViolations?: unknown[] }>;
   };
   // A plugin with nothing to say (the CloudFormation validator when the template is valid) has no report.
