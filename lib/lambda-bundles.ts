@@ -2,10 +2,14 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-/** Folder of the Lambda entry files (in a checkout of this repository). */
+/** Folder of the Lambda entry files (in a checkout of this repository; the package has compiled cores there, no entries). */
 export const LAMBDA_DIR = path.join(__dirname, '..', 'lambda');
-/** Pre-built bundles, one folder per entry holding `index.mjs` (what `npm run bundle` and the npm package ship). */
-export const PREBUILT_DIR = path.join(__dirname, '..', 'dist', 'lambda');
+/**
+ * Pre-built bundles, one folder per entry holding `index.mjs`: in the npm package, `dist/bundles` beside
+ * `dist/lib` (written at pack time by `npm run build:package`), so an app that installs it needs neither
+ * esbuild nor Docker to synthesize.
+ */
+export const PREBUILT_DIR = path.join(__dirname, '..', 'bundles');
 
 /**
  * The esbuild options every function is bundled with: an ESM bundle for Node.js 22, minified, the AWS SDK
@@ -52,7 +56,7 @@ let built: string | undefined;
  * instead of one esbuild process per function. A package without the sources uses its pre-built bundles.
  */
 export function bundlesDir(): string {
-  if (!existsSync(LAMBDA_DIR)) {
+  if (!existsSync(path.join(LAMBDA_DIR, 'authorizer.ts'))) {
     if (!existsSync(PREBUILT_DIR)) throw new Error(`The pre-built Lambda bundles are missing (${PREBUILT_DIR}); reinstall the package.`);
     return PREBUILT_DIR;
   }
