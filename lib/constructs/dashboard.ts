@@ -29,6 +29,12 @@ export interface DashboardProps {
   readonly authorizer?: IFunction;
   /** The key admin function. */
   readonly keyAdmin: IFunction;
+  /**
+   * Whether keys can be revoked (the key admin's REVOCATION_ENFORCED): without it the revoke routes answer 409,
+   * KeysRevoked is never emitted, and the dashboard leaves out its always-empty line.
+   * @default true when `authorizer` is given (only the Lambda authorizer consults the key registry)
+   */
+  readonly revocationEnforced?: boolean;
   /** The Moesif forwarder and its dead-letter queue (forwarding on). */
   readonly forwarder?: { function: IFunction; deadLetterQueue: IQueue };
   /** Where the alarms notify. */
@@ -52,6 +58,7 @@ export class Dashboard extends Construct {
   constructor(scope: Construct, id: string, props: DashboardProps) {
     super(scope, id);
     const stage = props.stageName ?? '$default';
+    const revocation = props.revocationEnforced ?? props.authorizer !== undefined;
     const emf = (metricName: string, dimensionsMap: Record<string, string> = {}, label?: string) =>
       new Metric({ namespace: props.namespace, metricName, dimensionsMap, statistic: 'Sum', period: FIVE_MINUTES, label });
     const api = (metricName: string, statistic = 'Sum', label?: string) =>
@@ -83,7 +90,9 @@ export class Dashboard extends Construct {
             emf(METRIC.decisions, { Outcome: 'allow' }, 'allowed'),
             refusals,
             new MathExpression({
-              expression: `SEARCH('{${props.namespace},Outcome,Reason} MetricName="${METRIC.decisions}" Outcome="deny"', 'Sum', 300)`,
+              // The namespace is quoted: a schema name with a character other than a letter or digit (the `/`, a
+              // hyphen in the stack name) must be. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/search-expression-syntax.html
+              expression: `SEARCH('{"${props.namespace}",Outcome,Reason} MetricName="${METRIC.decisions}" Outcome="deny"', 'Sum', 300)`,
               label: '',
               period: FIVE_MINUTES,
             }),
@@ -121,7 +130,11 @@ export class Dashboard extends Construct {
         ]
       : [];
     this.dashboard.addWidgets(
-      graph('Keys minted and revoked', [emf(METRIC.keysMinted, {}, 'minted'), emf(METRIC.keysRevoked, {}, 'revoked')], [props.keyAdmin.metricErrors({ period: FIVE_MINUTES, label: 'key admin errors' })]),
+      graph(
+        revocation ? 'Keys minted and revoked' : 'Keys minted',
+        [emf(METRIC.keysMinted, {}, 'minted'), ...(revocation ? [emf(METRIC.keysRevoked, {}, 'revoked')] : [])],
+        [props.keyAdmin.metricErrors({ period: FIVE_MINUTES, label: 'key admin errors' })],
+      ),
       ...(moesif.length ? [graph('Moesif forwarding', moesif)] : []),
     );
 
