@@ -51,7 +51,10 @@ let written: string[] = [];
 const original = { stdout: process.stdout.write, stderr: process.stderr.write };
 beforeEach(() => {
   written = [];
-  const capture = (chunk: unknown) => void written.push(String(chunk)) ?? true;
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
   process.stdout.write = capture as typeof process.stdout.write;
   process.stderr.write = capture as typeof process.stderr.write;
 });
