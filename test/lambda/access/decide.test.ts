@@ -7,6 +7,7 @@
  */
 import { SignJWT, type JWTPayload } from 'jose';
 import { decide, type AccessDeps } from '../../../lambda/access/decide';
+import { KeySourceUnavailableError } from '../../../lambda/jwt/key-source';
 import { createOutsideIssuers } from '../../../lambda/jwt/outside-tokens';
 import { parseTrustedIssuers } from '../../../lambda/jwt/trusted-issuers';
 import type { GovernanceSource, GovernanceSubject, GovernanceVerdict } from '../../../lambda/moesif/governance';
@@ -15,7 +16,8 @@ import { createChangeFeed } from '../../../lambda/registry/changes';
 import { createRevocationState } from '../../../lambda/registry/revocation-state';
 import { createRegistryService } from '../../../lambda/registry/service';
 import { createRegistryStore } from '../../../lambda/registry/store';
-import { countingClient, LocalDynamoDb } from '../../support/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { closedPortUrl, countingClient, LocalDynamoDb } from '../../support/dynamodb';
 import { idpKey, LocalIdp, signWith, type IdpKey } from '../../support/idp-server';
 import { ADMIN, applications, keyPair, publicJwk, type ClientKeyPair } from '../registry/application-fixture';
 import { clock, JWT, MAX_LIFETIME, signingRing } from '../registry/fixture';
@@ -29,6 +31,11 @@ beforeAll(async () => {
   idpKeys = { signing: await idpKey('RS256'), stranger: await idpKey('RS256') };
 });
 afterAll(() => Promise.all([db.stop(), idp.stop()]));
+
+/** A DynamoDB client that reaches nothing (one attempt): the registry is down. */
+async function deadDynamoDb(): Promise<DynamoDBClient> {
+  return new DynamoDBClient({ endpoint: await closedPortUrl(), region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+}
 
 const REFRESH_MS = 5000;
 const FACTS = { verb: 'GET', route: '/orders/42', ip: '203.0.113.9', headers: { 'user-agent': 'jest' } };
@@ -51,22 +58,23 @@ function governance(blocked: string[] = []) {
   return { asked, source };
 }
 
-async function setup(options: { cacheOff?: boolean; governance?: GovernanceSource; clientTokenMaxLifetimeSeconds?: number } = {}) {
+async function setup(options: { cacheOff?: boolean; governance?: GovernanceSource; clientTokenMaxLifetimeSeconds?: number; directoryClient?: DynamoDBClient } = {}) {
   const c = clock();
   const apps = await applications(db, { now: c.now });
   const ring = await signingRing();
   // This stack's own keys, on the same table (the key routes of key-admin).
   const keys = createRegistryService({ store: createRegistryStore(db.client, apps.tableName), jwt: JWT, signer: async () => ring.signer, refreshSeconds: 5, now: c.now });
   const revocations = createRevocationState({ feed: createChangeFeed(db.client, apps.tableName), refreshMs: REFRESH_MS, failMode: 'closed', maxLifetimeSeconds: MAX_LIFETIME, now: c.now });
-  const reads = countingClient(db.client);
+  const reads = countingClient(options.directoryClient ?? db.client);
   const directory = createApplicationDirectory({ client: reads, tableName: apps.tableName, now: c.now, changes: revocations });
   idp.reset();
   idp.keys = [idpKeys.signing.jwk];
   const outside = createOutsideIssuers(parseTrustedIssuers([{ issuer: idp.issuer, audience: JWT.audience, companyIdClaim: 'org' }]), { now: c.now });
   const revocationChecks = jest.spyOn(revocations, 'check');
+  const ownKeys = { get: async () => ring, refresh: async () => false, fetches: 0 };
   const deps: AccessDeps = {
     own: { ...JWT, algorithm: 'HS256', clockToleranceSeconds: 0, acceptPortalTokens: false },
-    ownKeys: { get: async () => ring, refresh: async () => false, fetches: 0 },
+    ownKeys,
     outside,
     directory,
     revocations,
@@ -78,7 +86,7 @@ async function setup(options: { cacheOff?: boolean; governance?: GovernanceSourc
   const ask = (token: string | undefined, routeKey = 'GET /orders/{id}') => decide({ token, routeKey, facts: FACTS }, deps);
   /** Past one refresh interval: every authorizer has read the change feed since. */
   const settle = () => c.advance(REFRESH_MS);
-  return { ...apps, clock: c, keys, revocations, directory, reads, revocationChecks, ask, settle };
+  return { ...apps, clock: c, keys, ownKeys, revocations, directory, reads, revocationChecks, ask, settle };
 }
 type Setup = Awaited<ReturnType<typeof setup>>;
 
@@ -336,6 +344,30 @@ describe('revocations apply to own tokens only', () => {
     expect(await s.ask(client)).toMatchObject({ allow: true, kind: 'client', context: { companyId: 'acme' } });
     expect(await s.ask(outside)).toMatchObject({ allow: true, kind: 'outside', context: { companyId: 'acme' } });
     expect(s.revocationChecks).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('outages: decide() never throws, it refuses with a reason code', () => {
+  it('the registry unreachable: client and outside tokens are refused (keys_unavailable, registry_unavailable)', async () => {
+    const dead = await deadDynamoDb();
+    try {
+      const s = await setup({ directoryClient: dead });
+      const app = await subscribed(s);
+      const idpApp = await idpApplication(s);
+      await expect(s.ask(await clientToken(s, app.pair, app.kid, app.clientId))).resolves.toEqual({ allow: false, kind: 'client', reason: 'keys_unavailable', detail: 'registry' });
+      await expect(s.ask(await outsideToken(s, idpApp.clientId))).resolves.toEqual({ allow: false, kind: 'outside', reason: 'registry_unavailable', detail: idpApp.clientId });
+    } finally {
+      dead.destroy();
+    }
+  });
+
+  it('this stack’s keys unreadable: own tokens are refused (keys_unavailable)', async () => {
+    const s = await setup();
+    const { issued } = await s.keys.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, ADMIN);
+    s.ownKeys.get = async () => {
+      throw new KeySourceUnavailableError('GetSecretValue failed: InternalServiceError');
+    };
+    await expect(s.ask(issued.apikey)).resolves.toEqual({ allow: false, kind: 'own', reason: 'keys_unavailable', detail: 'signing_keys' });
   });
 });
 
