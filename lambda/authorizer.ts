@@ -70,7 +70,9 @@ function routeKeyOf(event: APIGatewayRequestAuthorizerEventV2, routeRestricted: 
   if (!routeRestricted) return event.routeKey;
   const stage = event.requestContext?.stage;
   const raw = event.rawPath ?? '';
-  const path = stage && stage !== '$default' && raw.startsWith(`/${stage}/`) ? raw.slice(stage.length + 1) : raw;
+  const prefix = `/${stage}`;
+  // The stage's root arrives as `/<stage>` (no slash after it): that is `/`, not a path named like the stage.
+  const path = stage && stage !== '$default' && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || '/' : raw;
   return requestRouteKey(event.requestContext?.http?.method, path) ?? '';
 }
 

@@ -67,11 +67,28 @@ export type Decision =
 
 type Verified = { ok: true; identity: AuthorizerContext; iat?: number } | { ok: false; reason: string; detail?: string };
 
+/** Our key ring; undefined when it cannot be read (Secrets Manager down on a cold container, a bad secret). */
+async function ownRing(deps: AccessDeps): Promise<KeyRing | undefined> {
+  try {
+    return await deps.ownKeys.get();
+  } catch {
+    return undefined;
+  }
+}
+
 async function ownToken(token: string | undefined, deps: AccessDeps): Promise<Verified> {
   const options = { ...deps.own, currentDate: deps.now?.() };
-  let result = verifyToken(token, await deps.ownKeys.get(), options);
+  // As a JWKS or a client key that cannot be read: a reason code (this function never throws), not an exception.
+  const keysDown: Verified = { ok: false, reason: 'keys_unavailable', detail: 'signing_keys' };
+  let ring = await ownRing(deps);
+  if (!ring) return keysDown;
+  let result = verifyToken(token, ring, options);
   // A kid we have not seen may be a key added by a rotation since the cache was filled.
-  if (!result.ok && result.reason === 'unknown_kid' && (await deps.ownKeys.refresh())) result = verifyToken(token, await deps.ownKeys.get(), options);
+  if (!result.ok && result.reason === 'unknown_kid' && (await deps.ownKeys.refresh())) {
+    ring = await ownRing(deps);
+    if (!ring) return keysDown;
+    result = verifyToken(token, ring, options);
+  }
   if (!result.ok) return result;
   const identity: AuthorizerContext = { userId: result.userId, companyId: result.companyId };
   if (result.keyId) identity.keyId = result.keyId;
@@ -80,7 +97,14 @@ async function ownToken(token: string | undefined, deps: AccessDeps): Promise<Ve
 
 /** A client or outside token's application: active, subscribed to a plan that allows this route. */
 async function throughApplication(clientId: string, identity: Omit<AuthorizerContext, 'companyId' | 'clientId' | 'planId'> & { companyId?: string }, req: AccessRequest, deps: AccessDeps): Promise<Verified> {
-  const access = await deps.directory.access(clientId, req.routeKey);
+  let access: Awaited<ReturnType<ApplicationDirectory['access']>>;
+  try {
+    access = await deps.directory.access(clientId, req.routeKey);
+  } catch {
+    // DynamoDB down (the directory serves stale entries while it can): refused with a reason, as a client
+    // token whose key cannot be looked up is (keys_unavailable), not thrown past the "never throws" promise.
+    return { ok: false, reason: 'registry_unavailable', detail: clientId };
+  }
   if (!access.ok) return { ok: false, reason: access.reason, detail: clientId };
   return { ok: true, identity: { ...identity, companyId: identity.companyId ?? access.application.companyId, clientId, planId: access.planId } };
 }

@@ -71,9 +71,12 @@ function matches(pattern: string, routeKey: string): boolean {
 
 /**
  * Whether a plan with these route patterns allows the route key API Gateway reports. `undefined` (no
- * restriction) allows every route; an empty list allows none. Pure: the authorizer calls it per request.
+ * restriction) allows every route key (`$default` or `METHOD /path`, nothing else); an empty list allows none. Pure: the authorizer calls it per request.
  */
 export function routeAllowed(patterns: readonly string[] | undefined, routeKey: string): boolean {
+  // "Every route" is every route key, not what is none: the authorizer asks with '' for a request path it
+  // refuses to read (requestRouteKey: `..`, encoded slashes), which a plan without routes must refuse too.
+  if (routeKey !== '$default' && !split(routeKey)) return false;
   if (patterns === undefined) return true;
   return patterns.some((pattern) => matches(pattern, routeKey));
 }
