@@ -99,7 +99,8 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
       return DENY;
     }
     if (decision.warning) log('WARN', 'revocation state unavailable: token allowed (revocationFailMode open)', { keyId: decision.context.keyId, requestId });
-    log('INFO', 'token accepted', { kind: decision.kind, routeKey: event.routeKey, requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'allow', Reason: 'ok' }, { sets: [['Outcome'], ['Outcome', 'Reason']] }) });
+    // Allows are counted by Outcome alone (their reason is always "ok": a plain field, no second metric).
+    log('INFO', 'token accepted', { kind: decision.kind, routeKey: event.routeKey, requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'allow' }), Reason: 'ok' });
     return { isAuthorized: true, context: decision.context };
   } catch (err) {
     log('ERROR', 'authorizer failed closed', { ...errorFields(err), requestId, ...metricFields({ [METRIC.decisions]: 1 }, { Outcome: 'deny', Reason: 'error' }, { sets: [['Outcome'], ['Outcome', 'Reason']] }) });

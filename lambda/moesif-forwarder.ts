@@ -38,6 +38,8 @@ const DEADLINE_MARGIN_MS = 3000;
  */
 export function createHandler(deps: ForwarderDeps = {}) {
   const { env = process.env, now = Date.now, secrets = secretsClient, appIdTtlMs = 300_000, sampling: samplingOptions, ...delivery } = deps;
+  // The namespace comes from the same environment as every other setting.
+  const metrics = (values: Parameters<typeof metricFields>[0]) => metricFields(values, {}, { env });
   let settings: { secretArn: string; baseUrl: string; sampling: SamplingSource } | undefined;
   let appId: { value: string; at: number } | undefined;
 
@@ -91,7 +93,7 @@ export function createHandler(deps: ForwarderDeps = {}) {
     const { skipped, skippedReasons } = mapped;
     const counts = { logGroup: data.logGroup, logStream: data.logStream, received: data.logEvents.length, skipped, skippedReasons, sampledOut: 0 };
     if (mapped.events.length === 0) {
-      log('INFO', 'nothing to forward to moesif', { ...counts, sent: 0, ...metricFields({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped }) });
+      log('INFO', 'nothing to forward to moesif', { ...counts, sent: 0, ...metrics({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped }) });
       return { received: counts.received, sent: 0, skipped, sampledOut: 0 };
     }
 
@@ -103,7 +105,7 @@ export function createHandler(deps: ForwarderDeps = {}) {
       events = sampled.kept;
       counts.sampledOut = sampled.sampledOut;
       if (events.length === 0) {
-        log('INFO', 'nothing to forward to moesif', { ...counts, sampling: source, sent: 0, ...metricFields({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }) });
+        log('INFO', 'nothing to forward to moesif', { ...counts, sampling: source, sent: 0, ...metrics({ [METRIC.eventsDelivered]: 0, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }) });
         return { received: counts.received, sent: 0, skipped, sampledOut: counts.sampledOut };
       }
       const deadline = context ? now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : undefined;
@@ -114,13 +116,13 @@ export function createHandler(deps: ForwarderDeps = {}) {
         sent: result.sent,
         batches: result.batches,
         requests: result.requests,
-        ...metricFields({ [METRIC.eventsDelivered]: result.sent, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }),
+        ...metrics({ [METRIC.eventsDelivered]: result.sent, [METRIC.eventsSkipped]: skipped, [METRIC.eventsSampledOut]: counts.sampledOut }),
       });
       return { received: counts.received, sent: result.sent, skipped, sampledOut: counts.sampledOut };
     } catch (err) {
       const detail =
         err instanceof MoesifDeliveryError ? { sent: err.sent, failedBatch: err.batch, status: err.status, attempts: err.attempts } : err instanceof MoesifConfigError ? { sent: 0, secretArn } : { sent: 0 };
-      log('ERROR', 'moesif forwarding failed', { ...counts, toSend: events.length, ...detail, ...errorFields(err), ...metricFields({ [METRIC.deliveryFailures]: 1, [METRIC.eventsSkipped]: skipped }) });
+      log('ERROR', 'moesif forwarding failed', { ...counts, toSend: events.length, ...detail, ...errorFields(err), ...metrics({ [METRIC.deliveryFailures]: 1, [METRIC.eventsSkipped]: skipped }) });
       throw err;
     }
   };

@@ -265,10 +265,15 @@ async function runFunctions(d: Deployed): Promise<Run> {
 
   if (forwarderEnv) {
     expect(forwarderEnv.METRICS_NAMESPACE).toBe(adminEnv.METRICS_NAMESPACE);
-    process.env.METRICS_NAMESPACE = forwarderEnv.METRICS_NAMESPACE;
     const format = accessLogFormat(d);
+    // The forwarder reads every setting, the namespace included, from its env.
     const forwarder = (deps: Partial<Parameters<typeof createForwarder>[0]> = {}) =>
-      createForwarder({ env: { MOESIF_APPLICATION_ID_SECRET_ARN: sm.put(`moesif-${Math.random()}`, APP_ID), MOESIF_BASE_URL: collector.url }, sleep: async () => undefined, random: () => 0.5, ...deps });
+      createForwarder({
+        env: { MOESIF_APPLICATION_ID_SECRET_ARN: sm.put(`moesif-${Math.random()}`, APP_ID), MOESIF_BASE_URL: collector.url, METRICS_NAMESPACE: forwarderEnv.METRICS_NAMESPACE },
+        sleep: async () => undefined,
+        random: () => 0.5,
+        ...deps,
+      });
     collector.reset();
     outcomes.delivered = await forwarder()(delivery([accessLogLine(format, { requestId: 'r-1', company: 'acme' }), 'START RequestId: not an access-log line', '[1,2,3]']));
     // Moesif's sample rate of 0 for one company: its 2 calls are left out, the third call goes.
@@ -521,10 +526,11 @@ describe.each([
       expect(emitted('cold start').map(metricsOf)).toEqual([{ Function: 'authorizer', [METRIC.coldStarts]: 1 }]);
       const decisions = run.emf.filter((l) => l.fields[METRIC.decisions] !== undefined);
       expect(decisions.map(metricsOf)).toEqual(
-        [['allow', 'ok'], ['deny', 'no_token'], ['deny', 'bad_signature'], ['deny', 'expired'], ['allow', 'ok']].map(([Outcome, Reason]) => ({ Outcome, Reason, [METRIC.decisions]: 1 })),
+        [['allow'], ['deny', 'no_token'], ['deny', 'bad_signature'], ['deny', 'expired'], ['allow']].map(([Outcome, Reason]) => ({ Outcome, ...(Reason ? { Reason } : {}), [METRIC.decisions]: 1 })),
       );
-      // Each decision lands in two series: by Outcome (the dashboard's lines, the alarm) and by Outcome and Reason.
+      // A refusal lands in two series: by Outcome (the dashboard's lines, the alarm) and by Outcome and Reason; an allow in the first only.
       expect(decisions.map((l) => l.series.map((s) => s.dimensions))).toContainEqual([{ Outcome: 'deny' }, { Outcome: 'deny', Reason: 'expired' }]);
+      expect(decisions.map((l) => l.series.map((s) => s.dimensions))).toContainEqual([{ Outcome: 'allow' }]);
     });
   }
 
@@ -537,9 +543,7 @@ describe.each([
 
   it('charts every series it emits (name, dimensions and values): nothing emitted is lost', () => {
     const uncharted = [...new Set(series.filter((s) => !refs.some((r) => reads(r, s))).map(describeSeries))];
-    // One known exception: the by-reason chart shows refusals only; an allow is always Reason "ok", and the allows
-    // are the {Outcome: allow} line. (The authorizer could drop the [Outcome, Reason] set on allows: one custom metric less.)
-    expect(uncharted).toEqual(mode === 'lambda' ? [`${NAMESPACE} ${METRIC.decisions} {"Outcome":"allow","Reason":"ok"}`] : []);
+    expect(uncharted).toEqual([]);
     const emittedNames = new Set(series.map((s) => s.name));
     const expected = Object.values(METRIC).filter((name) => mode === 'lambda' || !AUTHORIZER_METRICS.includes(name));
     // In native mode the revoke routes answer 409: nothing is revoked, so nothing is counted or charted.

@@ -2,7 +2,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { FilterPattern, type ILogGroup, MetricFilter, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, type ILogGroup, type RetentionDays, SubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
@@ -35,8 +35,6 @@ export class MoesifForwarding extends Construct {
   public readonly deadLetterAlarm: Alarm;
   /** Fires when Lambda could not even write a failed payload to the DLQ (e.g. a record over the SQS size limit). */
   public readonly destinationFailureAlarm: Alarm;
-  /** Access-log lines the forwarder could not read, counted from its summary log line. */
-  public readonly skippedLinesMetric: MetricFilter;
 
   constructor(scope: Construct, id: string, props: MoesifForwardingProps) {
     super(scope, id);
@@ -98,13 +96,6 @@ export class MoesifForwarding extends Construct {
       for (const alarm of [this.deadLetterAlarm, this.destinationFailureAlarm]) alarm.addAlarmAction(new SnsAction(props.alarmTopic));
     }
 
-    this.skippedLinesMetric = new MetricFilter(this, 'SkippedLines', {
-      logGroup: this.function.logGroup,
-      filterPattern: FilterPattern.numberValue('$.skipped', '>', 0),
-      metricNamespace: 'JwtApi/MoesifForwarder',
-      metricName: 'SkippedLines',
-      metricValue: '$.skipped',
-    });
 
   }
 }
