@@ -97,7 +97,8 @@ const applicationRoutes: Record<string, Route> = Object.fromEntries(
   ]),
 );
 
-const ROUTES: Record<string, Route> = {
+/** Exported for the test that holds it equal to the routes the CDK creates (lambda/registry/routes.ts). */
+export const ROUTES: Record<string, Route> = {
   ...applicationRoutes,
   'POST /keys': async (event, caller, { env, registry }) => {
     const raw = decodeBody(event);

@@ -7,6 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AccessLog, accessLogFields } from '../lib/constructs/access-log';
 import { JwtAuthorizer } from '../lib/constructs/jwt-authorizer';
 import { KeyAdmin } from '../lib/constructs/key-admin';
+import { ROUTES as KEY_ADMIN_HANDLERS } from '../lambda/key-admin';
 import { KeyRegistry } from '../lib/constructs/key-registry';
 import { AuthorizerCacheBump, REVOCATION_STAGE_VARIABLE } from '../lib/constructs/authorizer-cache-bump';
 import { MoesifApplicationId } from '../lib/constructs/moesif-application-id';
@@ -106,6 +107,14 @@ describe('KeyAdmin', () => {
     const key = new SigningKey(s, 'Key', { algorithm: 'HS256', existingSecretArn: IMPORTED });
     return new KeyAdmin(s, 'Admin', { api, signingKey: key, registry: new KeyRegistry(s, 'Registry'), environment: {}, ...extra });
   }
+
+  it('creates exactly the routes the key-admin function answers, each behind IAM', () => {
+    const s = stack();
+    admin(s);
+    const routes = Object.values(Template.fromStack(s).findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties as { RouteKey: string; AuthorizationType: string });
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(Object.keys(KEY_ADMIN_HANDLERS).sort());
+    expect(new Set(routes.map((r) => r.AuthorizationType))).toEqual(new Set(['AWS_IAM']));
+  });
 
   const ADMIN_ROUTES = [
     'POST /keys', 'GET /keys', 'GET /keys/{keyId}', 'DELETE /keys/{keyId}', 'POST /keys/{keyId}/roll', 'POST /revocations',

@@ -1,30 +1,11 @@
 import { log } from '../shared/log';
 import { parseApplicationRequest, parseKeyRegistration, parsePlanRequest, parseSubscriptionRequest, pathParameter } from './application-requests';
 import type { ApplicationService } from './application-service';
+import { APPLICATION_ROUTES } from './routes';
 import type { Caller } from './service';
 
-/**
- * The client application routes of the key-admin function (IAM-authorized like the key routes). The CDK
- * construct creates exactly these; the handler dispatches on `event.routeKey` = `${method} ${path}`.
- */
-export const APPLICATION_ROUTES = [
-  { method: 'POST', path: '/applications' },
-  { method: 'GET', path: '/applications/{clientId}' },
-  { method: 'POST', path: '/applications/{clientId}/keys' },
-  { method: 'DELETE', path: '/applications/{clientId}/keys/{kid}' },
-  { method: 'POST', path: '/applications/{clientId}/suspend' },
-  { method: 'POST', path: '/applications/{clientId}/resume' },
-  { method: 'POST', path: '/applications/{clientId}/subscriptions' },
-  { method: 'POST', path: '/plans' },
-  { method: 'GET', path: '/plans/{planId}' },
-  { method: 'POST', path: '/plans/{planId}/publish' },
-  { method: 'POST', path: '/plans/{planId}/deprecate' },
-  { method: 'POST', path: '/plans/{planId}/close' },
-  { method: 'GET', path: '/subscriptions/{id}' },
-  { method: 'POST', path: '/subscriptions/{id}/accept' },
-  { method: 'POST', path: '/subscriptions/{id}/reject' },
-  { method: 'POST', path: '/subscriptions/{id}/close' },
-] as const;
+/** The client application routes of the key-admin function (the list: ./routes.ts). */
+export { APPLICATION_ROUTES };
 
 export interface ApplicationRequestContext {
   /** The decoded body. */

@@ -5,33 +5,17 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Grant, ManagedPolicy, PolicyStatement, Role, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ADMIN_ROUTES } from '../../lambda/registry/routes';
 import type { KeyRegistry } from './key-registry';
 import { ProjectFunction } from './project-function';
 import type { SigningKey } from './signing-key';
 
-const { GET, POST, DELETE } = HttpMethod;
 /**
  * The admin routes, all behind IAM authorization and served by one function: keys (POST /keys alone is what
- * the mint policy allows), revocations, client applications, plans and subscriptions.
+ * the mint policy allows), revocations, client applications, plans and subscriptions. The list is the
+ * handler's own (lambda/registry/routes.ts), so the two cannot drift apart.
  */
-export const KEY_ROUTES: ReadonlyArray<{ method: HttpMethod; path: string }> = [
-  { method: POST, path: '/keys' },
-  { method: GET, path: '/keys' },
-  { method: GET, path: '/keys/{keyId}' },
-  { method: DELETE, path: '/keys/{keyId}' },
-  { method: POST, path: '/keys/{keyId}/roll' },
-  { method: POST, path: '/revocations' },
-  { method: POST, path: '/applications' },
-  { method: GET, path: '/applications/{clientId}' },
-  { method: POST, path: '/applications/{clientId}/keys' },
-  { method: DELETE, path: '/applications/{clientId}/keys/{kid}' },
-  { method: POST, path: '/applications/{clientId}/suspend' },
-  { method: POST, path: '/applications/{clientId}/resume' },
-  { method: POST, path: '/applications/{clientId}/subscriptions' },
-  { method: POST, path: '/plans' },
-  ...['publish', 'deprecate', 'close'].map((action) => ({ method: POST, path: `/plans/{planId}/${action}` })),
-  ...['accept', 'reject', 'close'].map((action) => ({ method: POST, path: `/subscriptions/{id}/${action}` })),
-];
+export const KEY_ROUTES: ReadonlyArray<{ method: HttpMethod; path: string }> = ADMIN_ROUTES.map(({ method, path }) => ({ method: HttpMethod[method], path }));
 
 export interface KeyAdminProps {
   readonly api: HttpApi;
