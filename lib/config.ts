@@ -173,7 +173,9 @@ class Sources {
         value = s.parse(found.raw);
       } catch (err) {
         if (!(err instanceof SettingValueError)) throw err;
-        throw new ConfigError(`${found.from} is "${found.raw}": ${err.message}. (${key}: ${howToSet(s, this.sources.door)})`);
+        // A prop names itself already (`props.key`); a -c flag or a variable is told its other spellings.
+        const how = this.sources.door === 'props' ? '' : ` (${key}: ${howToSet(s)})`;
+        throw new ConfigError(`${found.from} is "${found.raw}": ${err.message.replace(/\.$/, '')}.${how}`);
       }
     }
     this.values.set(key, value);
@@ -224,7 +226,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   unknownKeys(sources.contextKeys ?? []);
   const s = new Sources(sources);
   const warnings: string[] = [];
-  const set = (key: SettingKey) => `${key} (${howToSet(SETTINGS[key], sources.door)})`;
+  const set = (key: SettingKey) => (sources.door === 'props' ? `the prop ${key}` : `${key} (${howToSet(SETTINGS[key])})`);
   /** A fix as the user writes it at their front door. */
   const use = (key: SettingKey, value: string) => (sources.door === 'props' ? `${key}: '${value}'` : `-c ${key}=${value}`);
 

@@ -430,9 +430,8 @@ export const SETTINGS = {
 export type SettingKey = keyof typeof SETTINGS;
 export type SettingValue<K extends SettingKey> = ReturnType<(typeof SETTINGS)[K]['parse']>;
 
-/** How to set it, for messages: `-c key=…` and its environment names, or the construct's prop. */
-export function howToSet(s: Setting<unknown>, door: 'app' | 'props' = 'app'): string {
-  if (door === 'props') return `the JwtApiKeys prop ${s.key}`;
+/** How to set it, for messages: `-c key=…` and its environment names. */
+export function howToSet(s: Setting<unknown>): string {
   return s.env.length ? `-c ${s.key}=…, or ${s.env.join(' / ')} in the environment` : `-c ${s.key}=…`;
 }
 

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { withSettingsTable } from '../scripts/docs';
+import { ConfigError, configFromProps } from '../lib/config';
+import { propsInterfaceSource } from '../lib/settings';
+import { GENERATED_PROPS, withSettingsTable } from '../scripts/docs';
 import { synth } from './support/synth';
 
 const ROOT = path.join(__dirname, '..');
@@ -59,6 +61,19 @@ describe('README', () => {
       expect(result.stderr.trim()).toBe(printed);
     }
   }, 60_000);
+
+  it('quotes JwtApiKeys prop errors exactly as the construct throws them', () => {
+    const quoted = [...README.matchAll(/^new JwtApiKeys\(this, 'Keys', \{ httpApi: api, (.*) \}\)\n→ ConfigError: (.*)$/gm)];
+    expect(quoted.length).toBeGreaterThanOrEqual(2);
+    for (const [, props, printed] of quoted) {
+      const settings = new Function(`return { ${props} };`)() as Record<string, unknown>;
+      expect(() => configFromProps(settings)).toThrow(new ConfigError(printed));
+    }
+  });
+
+  it('shows the props interface generated from the settings', () => {
+    expect(readFileSync(GENERATED_PROPS, 'utf8')).toBe(propsInterfaceSource());
+  });
 
   it('mentions only --help commands that answer, exit 0, with usage text', async () => {
     const scripts: Record<string, string> = { 'secret:import': 'scripts/secret-import.ts', 'dlq:redrive': 'scripts/redrive-dlq.ts', jwt: 'scripts/jwt.ts', start: 'scripts/start.ts' };

@@ -129,7 +129,7 @@ describe('JwtApiKeys on any HTTP API', () => {
   });
 
   it.each<[string, Partial<JwtApiKeysProps>, RegExp]>([
-    ['an algorithm native mode cannot verify', { authorizer: 'native', jwtAlgorithm: 'ES256' }, /^props\.jwtAlgorithm is "ES256" but authorizer is "native".*Set jwtAlgorithm \(the JwtApiKeys prop jwtAlgorithm\) to RS256, or use authorizer: 'lambda'\.$/],
+    ['an algorithm native mode cannot verify', { authorizer: 'native', jwtAlgorithm: 'ES256' }, /^props\.jwtAlgorithm is "ES256" but authorizer is "native".*Set the prop jwtAlgorithm to RS256, or use authorizer: 'lambda'\.$/],
     ['a value out of range', { authorizerCacheTtlSeconds: 7200 }, /^props\.authorizerCacheTtlSeconds is "7200": it must be a whole number from 0 to 3600/],
     ['a setting of the standalone app only', { backendUrl: 'https://example.com' } as Partial<JwtApiKeysProps>, /^props\.backendUrl is a setting of the standalone app only/],
     ['a misspelt setting', { jwtAlgoritm: 'RS256' } as Partial<JwtApiKeysProps>, /^props\.jwtAlgoritm is not a setting of JwtApiKeys/],
