@@ -24,8 +24,10 @@ import { LocalSecrets } from './support/local-secrets';
 /** The cold variants of bench/run.ts, by the same ids. */
 const VARIANTS: Record<string, { file: string; env?: Record<string, string> }> = {
   sdk: { file: 'authorizer.mjs' },
+  require: { file: 'authorizer-require.mjs' },
   split: { file: 'authorizer-split.mjs' },
   'extension-ip': { file: 'authorizer-extension.mjs', env: { BENCH_EXTENSION_HOST: '127.0.0.1' } },
+  'extension-ip-require': { file: 'authorizer-extension-require.mjs', env: { BENCH_EXTENSION_HOST: '127.0.0.1' } },
   'sdk-free-ip': { file: 'authorizer-sdk-free.mjs', env: { BENCH_EXTENSION_HOST: '127.0.0.1' } },
   'sdk-free-http': { file: 'authorizer-sdk-free.mjs' },
   empty: { file: path.join(__dirname, 'cold', 'empty.mjs') },

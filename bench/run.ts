@@ -17,7 +17,7 @@ import { runCold, EMPTY_MODULE, PROBES, type ColdResult, type ColdVariant } from
 import { prepareForwarder } from './forwarder';
 import { authorizerEnv, prepareHot, type Case } from './hot';
 import { prepareIssue } from './issue';
-import { bundle, lambdaEntries, replaceModules, type Bundle } from './support/bundle';
+import { bundle, lambdaEntries, replaceModules, sdkViaRequire, type Bundle } from './support/bundle';
 import { LocalSecrets } from './support/local-secrets';
 import { fmtLoad, machine, median, p50, spread, type Spread } from './support/stats';
 
@@ -121,8 +121,11 @@ async function main(): Promise<void> {
   const noRevocationSdk = { '^registry/authorizer-state$': path.join(SHIMS, 'revocations-without-sdk.ts') };
   const noGovernance = { '^moesif/(governance|client)$': path.join(SHIMS, 'governance-off.ts') };
   const variants = {
+    require: await bundle('authorizer.ts', 'authorizer-require.mjs', [sdkViaRequire()]),
     split: await bundle('authorizer.ts', 'authorizer-split.mjs', [replaceModules(dynamoOnly)]),
+    splitRequire: await bundle('authorizer.ts', 'authorizer-split-require.mjs', [replaceModules(dynamoOnly), sdkViaRequire()]),
     extension: await bundle('authorizer.ts', 'authorizer-extension.mjs', [replaceModules({ ...viaExtension, ...dynamoOnly })]),
+    extensionRequire: await bundle('authorizer.ts', 'authorizer-extension-require.mjs', [replaceModules({ ...viaExtension, ...dynamoOnly }), sdkViaRequire()]),
     // SDK-free: the SDK's cost would hide the few milliseconds the transports and the governance code differ by.
     sdkFree: await bundle('authorizer.ts', 'authorizer-sdk-free.mjs', [replaceModules({ ...viaExtension, ...noRevocationSdk })]),
     lean: await bundle('authorizer.ts', 'authorizer-lean.mjs', [replaceModules({ ...viaExtension, ...noRevocationSdk, ...noGovernance })]),
@@ -215,8 +218,11 @@ async function main(): Promise<void> {
       { id: 'empty', label: 'empty handler: import + call', file: EMPTY_MODULE, mode: 'call' },
       { id: 'import', label: '(a) authorizer bundle: import', file: authorizer.file, mode: 'import' },
       { id: 'sdk', label: '(b) authorizer: import + first call, SDK clients', file: authorizer.file, mode: 'call' },
+      { id: 'require', label: 'variant: SDK loaded with require(), not import', file: variants.require.file, mode: 'call' },
       { id: 'split', label: 'variant: registry/clients.ts split (DynamoDB client only)', file: variants.split.file, mode: 'call' },
+      { id: 'split-require', label: 'variant: split + require()', file: variants.splitRequire.file, mode: 'call' },
       { id: 'extension-ip', label: 'variant: split + keys via extension, node:http to 127.0.0.1', file: variants.extension.file, mode: 'call', env: ip },
+      { id: 'extension-ip-require', label: 'variant: split + keys via extension (127.0.0.1) + require()', file: variants.extensionRequire.file, mode: 'call', env: ip },
       { id: 'sdk-free-ip', label: 'bound: keys via extension (127.0.0.1), revocations without SDK', file: variants.sdkFree.file, mode: 'call', env: ip },
       { id: 'sdk-free-http', label: 'bound: the same, node:http to localhost', file: variants.sdkFree.file, mode: 'call' },
       { id: 'sdk-free-fetch', label: 'bound: the same, fetch to localhost', file: variants.sdkFree.file, mode: 'call', env: { BENCH_SECRETS_TRANSPORT: 'fetch' } },
@@ -227,6 +233,7 @@ async function main(): Promise<void> {
       { id: 'probe-sm', label: 'probe: Secrets Manager client, 1 call', file: path.join(PROBES, 'sdk-secrets-manager.mjs'), mode: 'call' },
       { id: 'probe-ddb', label: 'probe: DynamoDB client, 1 GetItem', file: path.join(PROBES, 'sdk-dynamodb.mjs'), mode: 'call' },
       { id: 'probe-both', label: 'probe: both SDK clients, 1 call each', file: path.join(PROBES, 'sdk-both.mjs'), mode: 'call' },
+      { id: 'probe-both-require', label: 'probe: both SDK clients via require(), 1 call each', file: path.join(PROBES, 'sdk-both-require.mjs'), mode: 'call' },
       { id: 'probe-http', label: 'probe: 1 GET, node:http to localhost', file: path.join(PROBES, 'transport-http.mjs'), mode: 'call' },
       { id: 'probe-http-ip', label: 'probe: 1 GET, node:http to 127.0.0.1', file: path.join(PROBES, 'transport-http.mjs'), mode: 'call', env: ip },
       { id: 'probe-fetch', label: 'probe: 1 GET, fetch to localhost', file: path.join(PROBES, 'transport-fetch.mjs'), mode: 'call' },
@@ -271,7 +278,7 @@ function coldRow(c: ColdResult, empty: ColdResult): Row {
     value,
     baseline: `empty +${ms(delta)}`,
     ratio: '',
-    goal: isGoal || /^(split|extension|sdk-free)/.test(c.id) ? `≤ +${GOALS.coldDeltaMs} ms` : c.id === 'import' ? 'info' : '',
+    goal: isGoal || /^(require|split|extension|sdk-free)/.test(c.id) ? `≤ +${GOALS.coldDeltaMs} ms` : c.id === 'import' ? 'info' : '',
     status: isGoal ? status(delta <= GOALS.coldDeltaMs) : '',
   };
 }

@@ -55,6 +55,21 @@ export function replaceModules(map: Record<string, string>): Plugin {
   };
 }
 
+/**
+ * Turns each `import ... from '@aws-sdk/*'` into a require() of the same package (through the banner's
+ * createRequire): what a bundle would do to load the SDK without Node's ESM loader, which otherwise scans
+ * the SDK's CommonJS files for their named exports and detects their format (bench/RESULTS.md, cold path).
+ */
+export function sdkViaRequire(): Plugin {
+  return {
+    name: 'sdk-via-require',
+    setup(b) {
+      b.onResolve({ filter: /^@aws-sdk\// }, (args) => (args.namespace === 'sdk-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'sdk-require' }));
+      b.onLoad({ filter: /.*/, namespace: 'sdk-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    },
+  };
+}
+
 /** Bundles `entry` (a path under lambda/) to `outName` in OUT_DIR with the project's options (plus plugins, and overrides for profiling). */
 export async function bundle(entry: string, outName: string, plugins: Plugin[] = [], overrides: BuildOptions = {}): Promise<Bundle> {
   const file = path.join(OUT_DIR, outName);
