@@ -6,7 +6,7 @@
  * each summarised as self time per origin (a node_modules package, a Node built-in module, the bundle) and
  * the top functions. The bundles are those `npm run bench` writes (run it first).
  *
- *   node --import tsx bench/profile.ts [variant ...]     (default: sdk extension-ip sdk-free-ip hot:HS256 issue:HS256)
+ *   node --import tsx bench/profile.ts [variant ...]     (default: sdk require sdk-free-ip hot:HS256 issue:HS256)
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ const VARIANTS: Record<string, { file: string; env?: Record<string, string> }> =
 };
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -57,8 +57,31 @@ export function summarize(profile: CpuProfile) {
   return { totalMs: [...perOrigin.values()].reduce((a, b) => a + b, 0), origins: top(perOrigin, 15), functions: top(perFunction, 15) };
 }
 
+/** Share of the samples (total time, callees included) spent in each function of the files whose URL contains `urlPart`. */
+export function inclusive(profile: CpuProfile, urlPart: string): [string, number][] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const per = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    total += dt;
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const { functionName, url, lineNumber } = byId.get(cur)!.callFrame;
+      const fn = `${functionName || '(anonymous)'}:${lineNumber + 1}`;
+      if (url.includes(urlPart) && !seen.has(fn)) {
+        seen.add(fn);
+        per.set(fn, (per.get(fn) ?? 0) + dt);
+      }
+    }
+  });
+  return [...per].map(([f, t]) => [f, t / total] as [string, number]).sort((a, b) => b[1] - a[1]);
+}
+
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['sdk', 'extension-ip', 'sdk-free-ip', 'hot:HS256', 'issue:HS256'];
+  const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['sdk', 'require', 'sdk-free-ip', 'hot:HS256', 'issue:HS256'];
   const secrets = new LocalSecrets('bench-session-token');
   const endpoint = await secrets.start();
   try {
@@ -111,7 +134,8 @@ async function profileHot(alg: Algorithm, secrets: LocalSecrets): Promise<void> 
   const { handler } = (await import(`${pathToFileURL(file).href}?profile=${alg}`)) as { handler: (e: unknown) => Promise<{ isAuthorized: boolean }> };
   const event = authorizerEvent(token);
   if (!(await handler(event)).isAuthorized) throw new Error(`${alg}: the bundled authorizer refuses the token`);
-  await profileLoop(`hot ${alg}`, () => handler(event));
+  const profile = await profileLoop(`hot ${alg}`, () => handler(event));
+  console.log('bundle functions, callees included: ' + inclusive(profile, 'authorizer-readable').slice(0, 20).map(([f, share]) => `${f} ${(share * 100).toFixed(1)}%`).join('; '));
 }
 
 /** issueKey (lambda/jwt/issue.ts, unbundled) in a loop. */
@@ -122,7 +146,7 @@ async function profileIssue(alg: Algorithm, secrets: LocalSecrets): Promise<void
 }
 
 /** `fn` warmed, then called for 3 s under the inspector's profiler (50 µs sampling); prints the summary. */
-async function profileLoop(title: string, fn: () => unknown): Promise<void> {
+async function profileLoop(title: string, fn: () => unknown): Promise<CpuProfile> {
   for (let i = 0; i < 20_000; i++) await fn();
   const session = new Session();
   session.connect();
@@ -141,6 +165,7 @@ async function profileLoop(title: string, fn: () => unknown): Promise<void> {
   console.log(`\n## ${title}: ${calls} calls in 3 s, ${((3000 / calls) * 1000).toFixed(2)} µs each (${s.totalMs.toFixed(0)} ms sampled)`);
   console.log('self time by origin: ' + s.origins.map(([o, ms]) => `${o} ${((ms / s.totalMs) * 100).toFixed(1)}%`).join(', '));
   console.log('top functions: ' + s.functions.map(([f, ms]) => `${f} ${((ms / s.totalMs) * 100).toFixed(1)}%`).join('; '));
+  return profile;
 }
 
 main().catch((err: unknown) => {
