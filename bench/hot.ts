@@ -26,8 +26,6 @@ export interface FamilyCases {
   ring: SigningRing;
   arns: { secret: string; publicKeys: string };
   handler: Case;
-  /** The handler bundled with the proposals (bench/proposals), when given. */
-  proposed?: Case;
   floor: Case;
   jose: Case;
   jsonwebtoken?: Case;
@@ -72,6 +70,10 @@ export function authorizerEnv(alg: Algorithm, arns: { secret: string; publicKeys
     MOESIF_GOVERNANCE: 'off',
     // Longer than the whole run: every measured call finds its keys cached.
     KEY_CACHE_TTL_SECONDS: '86400',
+    // Revocations as the stack checks them: read from the registry's change feed (the local server answers
+    // DynamoDB Query with no changes) and refreshed on the request path every REVOCATION_REFRESH_SECONDS
+    // (the stack's default, 5 s): one call in a few thousand pays a Query, which a median leaves out.
+    KEY_REGISTRY_TABLE: 'bench-registry',
   };
 }
 
@@ -80,28 +82,62 @@ export async function keysAndToken(alg: Algorithm, secrets: LocalSecrets) {
   const set = { keys: [await generateJwk(alg)] };
   const ring = buildKeyRing(set, alg);
   const arns = { secret: secrets.put(`bench-${alg}`, JSON.stringify(set)), publicKeys: secrets.put(`bench-${alg}-public`, JSON.stringify(publicJwks(set))) };
-  const { apikey } = await issueKey({ userId: 'user-42', companyId: 'acme' }, ring.signer, CLAIM_OPTIONS);
+  const { apikey } = issueKey({ userId: 'user-42', companyId: 'acme' }, ring.signer, CLAIM_OPTIONS);
   return { set, ring, arns, token: apikey };
+}
+
+/** The token with one character of its signature changed: same length, still canonical base64url. */
+export function tampered(token: string): string {
+  const at = token.lastIndexOf('.') + 4;
+  return `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`;
+}
+
+/**
+ * Calls `fn` with the process's stdout captured: the authorizer logs its refusals there, and the bench's
+ * own stdout is the table.
+ */
+async function quietly<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const write = process.stdout.write;
+  const lines: string[] = [];
+  process.stdout.write = ((chunk: string | Uint8Array) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
+  try {
+    return { result: await fn(), lines };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+type Handler = (e: unknown) => Promise<{ isAuthorized: boolean }>;
+
+/**
+ * Sanity check before anything is timed: the handler accepts the bench token and refuses the same token
+ * with its signature changed for a bad signature, so what is timed is a verification, not a path that
+ * answers yes (or no) without one.
+ */
+export async function checkHandlerVerifies(alg: Algorithm, handler: Handler, token: string, file: string): Promise<void> {
+  const name = path.basename(file);
+  const good = await quietly(() => handler(authorizerEvent(token)));
+  if (!good.result.isAuthorized) throw new Error(`${alg}: ${name} refuses the bench token: ${good.lines.join('').trim() || 'no log line'}`);
+  const bad = await quietly(() => handler(authorizerEvent(tampered(token))));
+  if (bad.result.isAuthorized || !bad.lines.some((l) => l.includes('"reason":"bad_signature"'))) {
+    throw new Error(`${alg}: ${name} does not refuse a token with a changed signature for bad_signature: ${bad.lines.join('').trim() || 'no log line'}`);
+  }
 }
 
 /**
  * Loads one instance of the bundled authorizer per family (a query string makes each import a new
- * module, with its own module-scope state), warms it so its keys are cached, and checks each competitor
- * accepts the token before anything is timed.
+ * module, with its own module-scope state), warms it so its keys are cached, checks that it verifies
+ * (checkHandlerVerifies) and that each competitor accepts the token, before anything is timed.
  */
-export async function prepareHot(bundleFile: string, secrets: LocalSecrets, proposedFile?: string): Promise<FamilyCases[]> {
+export async function prepareHot(bundleFile: string, secrets: LocalSecrets): Promise<FamilyCases[]> {
   const families: FamilyCases[] = [];
   for (const alg of FAMILIES) {
     const { set, ring, arns, token } = await keysAndToken(alg, secrets);
     Object.assign(process.env, authorizerEnv(alg, arns));
     const event = authorizerEvent(token);
-    const load = async (file: string) => {
-      const { handler } = (await import(`${pathToFileURL(file).href}?alg=${alg}`)) as { handler: (e: unknown) => Promise<{ isAuthorized: boolean }> };
-      if (!(await handler(event)).isAuthorized) throw new Error(`${alg}: ${path.basename(file)} refuses the bench token; see its log line above.`);
-      return handler;
-    };
-    const handler = await load(bundleFile);
-    const proposed = proposedFile ? await load(proposedFile) : undefined;
+    const { handler } = (await import(`${pathToFileURL(bundleFile).href}?alg=${alg}`)) as { handler: Handler };
+    await checkHandlerVerifies(alg, handler, token, bundleFile);
+    floorVerify(token, ring.signer);
 
     const pub = publicJwks(set).keys[0] as JWK | undefined;
     const joseKey = alg === 'HS256' ? ring.signer.verifyKey.export() : await importJWK(pub!, alg);
@@ -114,7 +150,6 @@ export async function prepareHot(bundleFile: string, secrets: LocalSecrets, prop
       ring,
       arns,
       handler: () => handler(event),
-      proposed: proposed && (() => proposed(event)),
       floor: () => floorVerify(token, ring.signer),
       jose: () => jwtVerify(token, joseKey, joseOptions),
     };

@@ -1,45 +1,22 @@
-import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { BUNDLE_OPTIONS, LAMBDA_DIR, lambdaEntries as entryNames } from '../../lib/lambda-bundles';
 
 export const ROOT = path.join(__dirname, '..', '..');
-export const LAMBDA_DIR = path.join(ROOT, 'lambda');
+export { LAMBDA_DIR };
 /** Inside the project, so a bundle's external `@aws-sdk/*` imports resolve from node_modules as the runtime's would. */
 export const OUT_DIR = path.join(ROOT, 'bench', '.out');
 
-const BANNER = "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);";
-
 /**
- * What `ProjectFunction` (lib/constructs/project-function.ts) has NodejsFunction pass to esbuild: ESM,
- * node22, minified, no source map, `module` before `main`, the AWS SDK left to the runtime, the
- * createRequire banner. `checkProjectFunctionOptions` fails the bench when that file says otherwise.
+ * The options the stack bundles every function with (lib/lambda-bundles.ts, read from there so the bench
+ * cannot drift from the deployed build), for one entry written to one file.
  */
-export const PROJECT_FUNCTION_BUILD: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  sourcemap: false,
-  mainFields: ['module', 'main'],
-  external: ['@aws-sdk/*'],
-  banner: { js: BANNER },
-  logLevel: 'warning',
-};
-
-/** Throws when lib/constructs/project-function.ts no longer bundles the way PROJECT_FUNCTION_BUILD does. */
-export function checkProjectFunctionOptions(): void {
-  const source = readFileSync(path.join(ROOT, 'lib', 'constructs', 'project-function.ts'), 'utf8');
-  const expected = ['format: OutputFormat.ESM', "target: 'node22'", 'minify: true', 'sourceMap: false', "mainFields: ['module', 'main']", "externalModules: ['@aws-sdk/*']", JSON.stringify(BANNER)];
-  const missing = expected.filter((s) => !source.includes(s) && !source.includes(s.replace(/"/g, "'")));
-  if (missing.length > 0) {
-    throw new Error(`lib/constructs/project-function.ts no longer has ${missing.join(', ')}: update PROJECT_FUNCTION_BUILD in bench/support/bundle.ts to match.`);
-  }
-}
+const { outExtension: _perEntryFolder, ...ONE_FILE } = BUNDLE_OPTIONS;
+export const PROJECT_BUILD: BuildOptions = { ...ONE_FILE, mainFields: [...BUNDLE_OPTIONS.mainFields], external: [...BUNDLE_OPTIONS.external] };
 
 /** The Lambda entry files: one per function. */
 export function lambdaEntries(): string[] {
-  return readdirSync(LAMBDA_DIR).filter((f) => f.endsWith('.ts')).sort();
+  return entryNames().map((e) => `${e}.ts`).sort();
 }
 
 export interface Bundle {
@@ -51,12 +28,44 @@ export interface Bundle {
   imports: string[];
 }
 
-/** Replaces whole modules at bundle time: `{ '<import path regex>': '<file>' }`. */
+/**
+ * Replaces whole modules at bundle time: `{ '<regex>': '<file>' }`, the regex tested against a relative
+ * import resolved to its path under lambda/ without extension (`registry/clients`), or a package name
+ * (`@aws-sdk/client-secrets-manager`). The build fails when a pattern replaced nothing, so a variant
+ * cannot silently measure the unchanged code after lambda/ moves on.
+ */
 export function replaceModules(map: Record<string, string>): Plugin {
   return {
     name: 'replace-modules',
     setup(b) {
-      for (const [pattern, file] of Object.entries(map)) b.onResolve({ filter: new RegExp(pattern) }, () => ({ path: file }));
+      const patterns = Object.entries(map).map(([pattern, file]) => ({ pattern, re: new RegExp(pattern), file }));
+      const used = new Set<string>();
+      b.onResolve({ filter: /.*/ }, (args) => {
+        const id = args.path.startsWith('.') ? path.relative(LAMBDA_DIR, path.resolve(args.resolveDir, args.path)).replace(/\.[cm]?[jt]s$/, '') : args.path;
+        const hit = patterns.find((p) => p.re.test(id));
+        if (!hit) return undefined;
+        used.add(hit.pattern);
+        return { path: hit.file };
+      });
+      b.onEnd(() => {
+        const unused = patterns.filter((p) => !used.has(p.pattern)).map((p) => p.pattern);
+        if (unused.length > 0) throw new Error(`bench shim pattern ${unused.join(', ')} replaced no import: update the variant in bench/run.ts to match lambda/.`);
+      });
+    },
+  };
+}
+
+/**
+ * Turns each `import ... from '@aws-sdk/*'` into a require() of the same package (through the banner's
+ * createRequire): what a bundle would do to load the SDK without Node's ESM loader, which otherwise scans
+ * the SDK's CommonJS files for their named exports and detects their format (bench/RESULTS.md, cold path).
+ */
+export function sdkViaRequire(): Plugin {
+  return {
+    name: 'sdk-via-require',
+    setup(b) {
+      b.onResolve({ filter: /^@aws-sdk\// }, (args) => (args.namespace === 'sdk-require' ? { path: args.path, external: true } : { path: args.path, namespace: 'sdk-require' }));
+      b.onLoad({ filter: /.*/, namespace: 'sdk-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
     },
   };
 }
@@ -64,7 +73,7 @@ export function replaceModules(map: Record<string, string>): Plugin {
 /** Bundles `entry` (a path under lambda/) to `outName` in OUT_DIR with the project's options (plus plugins, and overrides for profiling). */
 export async function bundle(entry: string, outName: string, plugins: Plugin[] = [], overrides: BuildOptions = {}): Promise<Bundle> {
   const file = path.join(OUT_DIR, outName);
-  const result = await build({ ...PROJECT_FUNCTION_BUILD, ...overrides, entryPoints: [path.join(LAMBDA_DIR, entry)], outfile: file, metafile: true, plugins });
+  const result = await build({ ...PROJECT_BUILD, ...overrides, entryPoints: [path.join(LAMBDA_DIR, entry)], outfile: file, metafile: true, plugins });
   const output = (result.metafile as Metafile).outputs[path.relative(process.cwd(), file)] ?? Object.values((result.metafile as Metafile).outputs)[0];
   const inputs = Object.entries(output.inputs)
     .map(([p, v]) => [p.replace(/^.*node_modules\//, 'node_modules/'), v.bytesInOutput] as [string, number])

@@ -7,13 +7,14 @@ import { LocalHttpServer } from '../../test/support/local-server';
  * protocol the SDK speaks (POST, `X-Amz-Target: secretsmanager.GetSecretValue`, reached through
  * AWS_ENDPOINT_URL_SECRETS_MANAGER) and the Parameters and Secrets Lambda Extension's
  * `GET /secretsmanager/get?secretId=` (reached through PARAMETERS_SECRETS_EXTENSION_HTTP_PORT), which
- * wants `X-Aws-Parameters-Secrets-Token` to equal the function's AWS_SESSION_TOKEN. It also answers a
- * DynamoDB GetItem (item not found), for the cold-start probe of a revocation lookup.
+ * wants `X-Aws-Parameters-Secrets-Token` to equal the function's AWS_SESSION_TOKEN. It also answers
+ * DynamoDB (AWS_ENDPOINT_URL_DYNAMODB): the authorizer's Query of the registry's change feed (no changes)
+ * and the cold-start probe's GetItem (item not found).
  */
 export class LocalSecrets extends LocalHttpServer {
   private readonly values = new Map<string, string>();
-  /** GetSecretValue calls answered, by protocol. */
-  public readonly reads = { sdk: 0, extension: 0 };
+  /** GetSecretValue calls answered, by protocol, and DynamoDB Queries. */
+  public readonly reads = { sdk: 0, extension: 0, dynamoQuery: 0 };
 
   constructor(private readonly sessionToken: string) {
     super();
@@ -49,8 +50,11 @@ export class LocalSecrets extends LocalHttpServer {
       return send(200, answer(arn));
     }
     const op = String(req.headers['x-amz-target'] ?? '');
-    // The revocation probe's DynamoDB GetItem (AWS_ENDPOINT_URL_DYNAMODB): no such item.
     if (op === 'DynamoDB_20120810.GetItem') return send(200, {}, 'application/x-amz-json-1.0');
+    if (op === 'DynamoDB_20120810.Query') {
+      this.reads.dynamoQuery++;
+      return send(200, { Count: 0, Items: [], ScannedCount: 0 }, 'application/x-amz-json-1.0');
+    }
     const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: string };
     if (op !== 'secretsmanager.GetSecretValue') return send(400, { __type: 'InvalidRequestException' }, 'application/x-amz-json-1.1');
     if (!input.SecretId || !this.values.has(input.SecretId)) return send(400, { __type: 'ResourceNotFoundException' }, 'application/x-amz-json-1.1');
