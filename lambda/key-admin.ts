@@ -12,7 +12,8 @@ import { APPLICATION_HANDLERS, APPLICATION_WRITES } from './registry/application
 import { createApplicationService, type ApplicationService } from './registry/application-service';
 import { createApplicationStore } from './registry/application-store';
 import { scheduleBump } from './registry/bump';
-import { dynamoClient, sqsClient } from './registry/clients';
+import { sqsClient } from './registry/bump-clients';
+import { dynamoClient } from './registry/clients';
 import { readRegistryEnv } from './registry/env';
 import { parseKeyId, parseKeyName, parseListQuery, parseObject, parseRevocationRequest, parseRollRequest } from './registry/requests';
 import { ConflictError, createRegistryService, NotFoundError, type Caller, type RegistryService } from './registry/service';

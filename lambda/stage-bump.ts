@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { requireEnv } from './shared/env';
 import { errorFields, log } from './shared/log';
 import { processBumps } from './registry/bump';
-import { apiGatewayClient, sqsClient } from './registry/clients';
+import { apiGatewayClient, sqsClient } from './registry/bump-clients';
 
 /**
  * SQS consumer (ReportBatchItemFailures): bumps the stage variable `revocationVersion` once every

@@ -108,23 +108,10 @@ describe('KeyAdmin', () => {
     return new KeyAdmin(s, 'Admin', { api, signingKey: key, registry: new KeyRegistry(s, 'Registry'), environment: {}, ...extra });
   }
 
-  it('creates exactly the routes the key-admin function answers, each behind IAM', () => {
-    const s = stack();
-    admin(s);
-    const routes = Object.values(Template.fromStack(s).findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties as { RouteKey: string; AuthorizationType: string });
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(Object.keys(KEY_ADMIN_HANDLERS).sort());
-    expect(new Set(routes.map((r) => r.AuthorizationType))).toEqual(new Set(['AWS_IAM']));
-  });
+  // The routes the key-admin function answers: its own dispatch table.
+  const ADMIN_ROUTES = Object.keys(KEY_ADMIN_HANDLERS);
 
-  const ADMIN_ROUTES = [
-    'POST /keys', 'GET /keys', 'GET /keys/{keyId}', 'DELETE /keys/{keyId}', 'POST /keys/{keyId}/roll', 'POST /revocations',
-    'POST /applications', 'GET /applications/{clientId}', 'POST /applications/{clientId}/keys', 'DELETE /applications/{clientId}/keys/{kid}',
-    'POST /applications/{clientId}/suspend', 'POST /applications/{clientId}/resume', 'POST /applications/{clientId}/subscriptions',
-    'POST /plans', 'POST /plans/{planId}/publish', 'POST /plans/{planId}/deprecate', 'POST /plans/{planId}/close',
-    'POST /subscriptions/{id}/accept', 'POST /subscriptions/{id}/reject', 'POST /subscriptions/{id}/close',
-  ];
-
-  it('puts every admin route (keys, revocations, applications, plans, subscriptions) behind IAM on one function', () => {
+  it('puts exactly the routes the function answers (keys, revocations, applications, plans, subscriptions) behind IAM on one function', () => {
     const s = stack();
     admin(s);
     const t = Template.fromStack(s);

@@ -76,9 +76,9 @@ describe('README', () => {
   });
 
   it('mentions only --help commands that answer, exit 0, with usage text', async () => {
-    const scripts: Record<string, string> = { 'secret:import': 'scripts/secret-import.ts', 'dlq:redrive': 'scripts/redrive-dlq.ts', jwt: 'scripts/jwt.ts', start: 'scripts/start.ts' };
+    const scripts: Record<string, string> = { 'secret:import': 'scripts/secret-import.ts', 'dlq:redrive': 'scripts/redrive-dlq.ts', jwt: 'scripts/jwt.ts', start: 'scripts/start.ts', cost: 'scripts/cost.ts' };
     const mentioned = [...README.matchAll(/npm (?:run -s |run )?([a-z:]+) -- (?:<command> )?--help/g)].map((m) => m[1]);
-    expect(new Set(mentioned)).toEqual(new Set(['secret:import', 'dlq:redrive', 'jwt', 'start']));
+    expect(new Set(mentioned)).toEqual(new Set(['secret:import', 'dlq:redrive', 'jwt', 'start', 'cost']));
     for (const name of new Set(mentioned)) {
       const { stdout } = await run(process.execPath, ['--import', 'tsx', scripts[name], '--help'], { cwd: ROOT });
       expect(stdout).toMatch(/^Usage: /);

@@ -135,6 +135,9 @@ export function toMoesif(message: string): MapResult {
     stage: present(line, 'stage'),
     apiId,
     keyId,
+    // A client application's calls (client-signed or identity provider tokens): which application, which plan.
+    clientId: present(line, 'clientId'),
+    planId: present(line, 'planId'),
     authorizerError: present(line, 'authorizerError'),
     integrationError: present(line, 'integrationError'),
   };

@@ -18,14 +18,21 @@ export interface AccessLogFieldsOptions {
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html
  */
 export function accessLogFields(options: AccessLogFieldsOptions): Record<string, string> {
-  const identity =
+  const identity: Record<string, string> =
     options.mode === 'native'
       ? {
           userId: `$context.authorizer.claims.${options.userIdField}`,
           companyId: `$context.authorizer.claims.${options.companyIdField}`,
           keyId: '$context.authorizer.claims.jti',
         }
-      : { userId: '$context.authorizer.userId', companyId: '$context.authorizer.companyId', keyId: '$context.authorizer.keyId' };
+      : {
+          userId: '$context.authorizer.userId',
+          companyId: '$context.authorizer.companyId',
+          keyId: '$context.authorizer.keyId',
+          // Set for client applications' tokens (client-signed or from a trusted identity provider).
+          clientId: '$context.authorizer.clientId',
+          planId: '$context.authorizer.planId',
+        };
   return {
     requestId: '$context.requestId',
     ip: '$context.identity.sourceIp',

@@ -10,9 +10,9 @@ export class CostError extends Error {
   }
 }
 
-export const USAGE = `Dollars per million API calls for this stack, from public prices and the bench's measurements.
+export const USAGE = `Usage: npm run cost -- --requests N [--hit-ratio R] [--mode native|lambda] [--region REGION] [options]
 
-  npm run cost -- --requests N [--hit-ratio R] [--mode native|lambda] [--region REGION] [options]
+Dollars per million API calls for this stack, from public prices and the bench's measurements.
 
   --requests N           API calls a month (tiers and monthly fixed costs depend on it), e.g. 50000000 or 5e7
   --hit-ratio R          share of calls API Gateway answers from its authorizer cache, 0 to 1 or a percentage

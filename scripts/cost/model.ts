@@ -44,9 +44,9 @@ export interface Assumptions {
   platformLogBytes: number;
   /** Retention of the access log and function log groups. */
   logRetentionDays: number;
-  /** Revocation list refresh (planned): each container reads it every this many seconds... */
+  /** Revocation refresh: each warm container reads the registry's change feed every this many seconds (revocationRefreshSeconds)... */
   revocationRefreshSeconds: number;
-  /** ...for this many DynamoDB read request units. */
+  /** ...for this many DynamoDB read request units (one eventually consistent Query under 4 KB: 0.5). */
   revocationReadUnits: number;
 }
 
@@ -60,8 +60,8 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   moesifLatencyMs: 150,
   platformLogBytes: 400,
   logRetentionDays: 30,
-  revocationRefreshSeconds: 60,
-  revocationReadUnits: 1,
+  revocationRefreshSeconds: 5,
+  revocationReadUnits: 0.5,
 };
 
 /** A 30-day month. */
@@ -142,7 +142,7 @@ export function lambdaAuthorizerCost({ requests, prices, measured: m, assumption
     { component: `authorizer duration (${warmMs} ms billed per call)`, monthly: invocations * gbSeconds(warmMs, a.memoryMb) * gbSecond },
     { component: `authorizer cold starts (${coldMs} ms each)`, monthly: cold * gbSeconds(coldMs, a.memoryMb) * gbSecond },
     { component: 'Secrets Manager GetSecretValue (key cache)', monthly: (containers * (MONTH_SECONDS / a.keyCacheTtlSeconds) + cold) * rate(prices.secretsApiCall) },
-    { component: 'DynamoDB revocation refresh (planned)', monthly: containers * (MONTH_SECONDS / a.revocationRefreshSeconds) * a.revocationReadUnits * rate(prices.dynamoReadUnit) },
+    { component: 'DynamoDB revocation refresh', monthly: containers * (MONTH_SECONDS / a.revocationRefreshSeconds) * a.revocationReadUnits * rate(prices.dynamoReadUnit) },
     { component: 'authorizer platform log lines', monthly: logCost(invocations * a.platformLogBytes, m.gzipRatio, a, prices) },
   ];
 }

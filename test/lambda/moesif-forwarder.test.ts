@@ -52,6 +52,8 @@ interface Call {
   user?: string;
   company?: string;
   keyId?: string;
+  clientId?: string;
+  planId?: string;
   authorizerError?: string;
   integrationError?: string;
   epochMs?: number;
@@ -84,6 +86,8 @@ function contextValues(call: Call, options: AccessLogFieldsOptions): Record<stri
     '$context.authorizer.userId': dash(call.user),
     '$context.authorizer.companyId': dash(call.company),
     '$context.authorizer.keyId': dash(call.keyId),
+    '$context.authorizer.clientId': dash(call.clientId),
+    '$context.authorizer.planId': dash(call.planId),
     [`$context.authorizer.claims.${options.userIdField}`]: dash(call.user),
     [`$context.authorizer.claims.${options.companyIdField}`]: dash(call.company),
     '$context.authorizer.claims.jti': dash(call.keyId),
@@ -175,6 +179,11 @@ describe('moesif forwarder: what Moesif receives', () => {
         metadata: { requestId: 'Jn1ZzhTzoAMEJbw=', routeKey: 'POST /orders/{id}', stage: '$default', apiId: 'abc123', authorizerError: 'Unauthorized' },
       },
     ]);
+  });
+
+  it("names a client application's calls: its client id and plan in the metadata (Lambda mode)", async () => {
+    await forwarder()(delivery([accessLogLine({ ...CALL, user: 'acme-billing', clientId: 'acme-billing', planId: 'plan-7' })]));
+    expect(collector.accepted).toEqual([{ ...EXPECTED, user_id: 'acme-billing', metadata: { ...EXPECTED.metadata, clientId: 'acme-billing', planId: 'plan-7' } }]);
   });
 
   it('puts an integration error in the metadata', async () => {

@@ -86,8 +86,8 @@ describe('the cost model (pure core)', () => {
     expect(lines['authorizer cold starts']).toBeCloseTo(300 * 0.00001, 10);
     // 2 containers x (2,592,000 s / 300 s) = 17,280 reads, plus one per cold start.
     expect(lines['Secrets Manager GetSecretValue']).toBeCloseTo(18_280 * 0.000005, 10);
-    // 2 containers x 2,592,000 s / 60 s x 1 read unit.
-    expect(lines['DynamoDB revocation refresh']).toBeCloseTo(86_400 * 0.125e-6, 10);
+    // 2 containers x 2,592,000 s / 5 s x 0.5 read unit (the stack's revocationRefreshSeconds, one small Query).
+    expect(lines['DynamoDB revocation refresh']).toBeCloseTo(518_400 * 0.125e-6, 10);
     // 100,000 x GiB/1e6 bytes = 0.1 GiB: ingestion 0.1 x $0.5, storage 0.1 x 0.2 x 2 months x $0.03.
     expect(lines['authorizer platform log lines']).toBeCloseTo(0.05 + 0.0012, 10);
   });
