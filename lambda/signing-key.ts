@@ -77,6 +77,14 @@ async function publish(publicSecretArn: string, sets: PrivateJwkSet[]): Promise<
 }
 
 /**
+ * Secrets Manager reads any name ending in "-" and 6 characters as a complete ARN's random suffix, so a
+ * partial ARN of such a name finds nothing (or is denied): the one fix is the complete ARN.
+ */
+function notReadable(arn: string): string {
+  return `The imported signing secret ${arn} cannot be read: give its complete ARN, as \`aws secretsmanager describe-secret --secret-id <name> --query ARN\` prints it`;
+}
+
+/**
  * Deploy time: makes sure a key of the configured algorithm signs (generated here, inside AWS, so no key
  * material is in a template or cdk.out) and publishes the public keys. An imported secret is only checked:
  * a deploy that could not mint fails now, with the fix, rather than at the first request.
@@ -87,9 +95,13 @@ async function onCustomResource(event: CustomResourceEvent): Promise<{ PhysicalR
   const physicalId = `${SecretArn}|signing-key`;
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId, Data: { Kid: '' } };
   const opts = { now: nowSeconds(), maxLifetimeSeconds: lifetime(MaxLifetimeSeconds, 'MaxLifetimeSeconds') };
-  const text = await readText(SecretArn, 'AWSCURRENT');
+  const text = await readText(SecretArn, 'AWSCURRENT').catch((err: Error) => {
+    if (Imported === 'true' && err.name === 'AccessDeniedException') throw new Error(`${notReadable(SecretArn)} (AccessDenied).`);
+    throw err;
+  });
 
   if (Imported === 'true') {
+    if (text === undefined) throw new Error(`${notReadable(SecretArn)} (not found).`);
     const current = await readKeySet(text, alg).catch((err: Error) => err);
     const signer = current instanceof Error ? undefined : signerOf(current, alg, opts.now);
     if (!current || current instanceof Error || !signer) {

@@ -101,6 +101,9 @@ export function httpsUrl(what: string, allowLoopback = false): (raw: string) => 
  * grants an ARN exactly: from the partial ARN (the name only) a grant cannot be written. A name that itself
  * ends in "-" and 6 letters ("my-secret", "moesif-apikey") looks like a complete ARN, so the suffix must show
  * it is random: at least one capital or digit (all-lower-case happens to 1 random suffix in ~180).
+ * What syntax cannot tell ("moesif-ApiKey" as a whole name) Secrets Manager cannot either: its APIs read
+ * such an ending as the suffix, so a name-only ARN of that name works nowhere. The signing-key check then
+ * fails the deploy naming the complete ARN as the fix (lambda/signing-key.ts, notReadable).
  */
 export function completeSecretArn(raw: string): string {
   const how = 'give the complete ARN as `aws secretsmanager describe-secret --secret-id <name> --query ARN` prints it (it ends in "-" and the 6 characters Secrets Manager adds, e.g. "-AbC1eF")';

@@ -78,6 +78,8 @@ export async function startLocal(options: StartOptions): Promise<RunningStack> {
     stackName: stack.stackName,
   };
   const adminToken = randomBytes(24).toString('base64url');
+  // Also in the state folder, so a second terminal can read it (`$(cat .local/admin-token)`) without copying.
+  state.writeText('admin-token', `${adminToken}\n`);
   // The functions' credentials: only requests signed with this key id reach the local services.
   const accessKeyId = `AKIALOCAL${randomBytes(6).toString('hex').toUpperCase()}`;
   const iamPrincipal = { userArn: options.iamPrincipalArn ?? `arn:aws:sts::${env.account}:assumed-role/local-admin/npm-start`, accountId: env.account };

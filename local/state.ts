@@ -45,6 +45,13 @@ export class StateFolder {
     renameSync(tmp, file);
   }
 
+  /** Writes a text file readable by the owner only (the admin token, for scripts such as the README's). */
+  writeText(name: string, text: string): void {
+    const file = this.file(name);
+    writeFileSync(file, text, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+
   /** Octal permission bits, for the start banner and tests. */
   mode(name?: string): string {
     return (statSync(name ? this.file(name) : this.dir).mode & 0o777).toString(8);

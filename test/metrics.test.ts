@@ -550,6 +550,49 @@ describe.each([
     expect([...emittedNames].sort()).toEqual(expected.filter((n) => mode === 'lambda' || n !== METRIC.keysRevoked).sort());
   });
 
+  it("reads AWS's own metrics by their documented names and dimensions", () => {
+    // HTTP API metrics: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html
+    // Lambda (DestinationDeliveryFailures: asynchronous invocations): https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+    const documented: Record<string, { names: string[]; dimensions: string[] }> = {
+      'AWS/ApiGateway': { names: ['Count', '4xx', '5xx', 'Latency', 'IntegrationLatency', 'DataProcessed'], dimensions: ['ApiId', 'Stage'] },
+      'AWS/Lambda': { names: ['Invocations', 'Errors', 'Duration', 'Throttles', 'ConcurrentExecutions', 'DestinationDeliveryFailures'], dimensions: ['FunctionName'] },
+      'AWS/SQS': { names: ['NumberOfMessagesSent', 'ApproximateNumberOfMessagesVisible'], dimensions: ['QueueName'] },
+    };
+    const aws = refs.filter((r) => r.namespace?.startsWith('AWS/'));
+    expect(aws.filter((r) => r.namespace === 'AWS/ApiGateway').length).toBeGreaterThanOrEqual(5);
+    const wrong = aws.filter((r) => {
+      const doc = documented[r.namespace];
+      return !doc || !doc.names.includes(r.name) || Object.keys(r.dimensions).sort().join() !== [...doc.dimensions].sort().join();
+    });
+    expect(wrong.map(describeRef)).toEqual([]);
+    expect(aws.filter((r) => r.namespace === 'AWS/ApiGateway').map((r) => r.dimensions.Stage)).toEqual(aws.filter((r) => r.namespace === 'AWS/ApiGateway').map(() => '$default'));
+  });
+
+  it(mode === 'lambda' ? 'alarms on authorizer errors and an unusual rise of refusals, both notifying the alarm topic' : 'has no authorizer alarm', () => {
+    const alarms = Object.entries<any>(d.template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+    const byId = (part: string) => alarms.filter(([id]) => id.includes(part)).map(([, r]) => r.Properties);
+    if (mode === 'native') {
+      expect([...byId('AuthorizerErrors'), ...byId('RefusalsRise')]).toEqual([]);
+      return;
+    }
+    const fn = d.s.stack.keys.jwtAuthorizer.function!;
+    const fnId = Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+    const [errors] = byId('AuthorizerErrors');
+    expect(errors).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [expect.anything()],
+    });
+    const [rise] = byId('RefusalsRise');
+    const band = (rise.Metrics as any[]).find((m) => m.Id === rise.ThresholdMetricId);
+    expect(band.Expression).toMatch(/^ANOMALY_DETECTION_BAND\(\w+, ?3\)$/);
+    expect(rise).toMatchObject({ ComparisonOperator: 'GreaterThanUpperThreshold', AlarmActions: [expect.anything()] });
+    expect(rise.AlarmActions).toEqual(errors.AlarmActions);
+  });
+
   it(mode === 'lambda' ? 'alarms on the refusals the authorizer counts' : 'has no authorizer widget or alarm (no Lambda authorizer)', () => {
     const authorizerRefs = refs.filter((r) => AUTHORIZER_METRICS.includes(r.name));
     const alarmsOnDecisions = authorizerRefs.filter((r) => r.where.startsWith('alarm'));

@@ -105,6 +105,11 @@ describe('signing-key function: first key (custom resource)', () => {
     expect(published()).toEqual([]);
     expect(sm.calls.PutSecretValue).toBe(puts + 1);
     await expect(deploy(portal, 'RS256', { Imported: 'true' })).rejects.toThrow(/The imported signing secret has no RS256 key that signs now .* npm run secret:import/);
+    // A name-only ARN of a name ending in "-" and 6 characters, which Secrets Manager reads as a suffix.
+    const partial = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:portal-Secret';
+    await expect(deploy(partial, 'HS256', { Imported: 'true' })).rejects.toThrow(
+      `The imported signing secret ${partial} cannot be read: give its complete ARN, as \`aws secretsmanager describe-secret --secret-id <name> --query ARN\` prints it (not found).`,
+    );
   });
 });
 

@@ -1,7 +1,11 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { call, freePort, startServer, type StartedServer } from './server';
+
+const run = promisify(execFile);
 
 /** The README's quick start against `npm start`, once per authorizer mode, each from its own synth. */
 describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode) => {
@@ -22,6 +26,9 @@ describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode
   it('listens on PORT on 127.0.0.1 and prints the admin token and routes', () => {
     expect(server.url).toBe(`http://127.0.0.1:${port}`);
     expect(server.adminToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    // The README's second terminal reads it from the state folder.
+    expect(readFileSync(path.join(state, 'admin-token'), 'utf8')).toBe(`${server.adminToken}\n`);
+    expect(statSync(path.join(state, 'admin-token')).mode & 0o777).toBe(0o600);
     expect(server.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^\s+POST\s+\/keys\s+AWS_IAM/), expect.stringMatching(mode === 'native' ? /\$default\s+JWT/ : /\$default\s+CUSTOM/)]));
   });
 
@@ -101,6 +108,26 @@ describe.each(['lambda', 'native'] as const)('npm start -c authorizer=%s', (mode
     }, 15_000, 'the Moesif event of GET /orders');
     expect(JSON.parse(event)).toMatchObject({ user_id: 'user-42', company_id: 'acme', request: { verb: 'GET' }, response: { status: 200 }, metadata: { keyId } });
   }, 60_000);
+
+  if (mode === 'lambda') {
+    it("runs the README's quick start lines as written (curl, jq, bash) from a folder holding .local", async () => {
+      const readme = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+      const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('ADMIN_TOKEN=$(cat .local/admin-token)'));
+      expect(block).toContain('API_URL=http://127.0.0.1:3000\n');
+      const cwd = mkdtempSync(path.join(tmpdir(), 'quick-start-'));
+      symlinkSync(state, path.join(cwd, '.local'));
+      try {
+        const script = `set -euo pipefail\n${block!.replace('API_URL=http://127.0.0.1:3000', `API_URL=${server.url}`)}`;
+        const { stdout } = await run('bash', ['-c', script], { cwd, timeout: 40_000 });
+        // In order: the identity, 403 for a bad key, 403 unsigned, listed active, revoked, 403 after the bump.
+        expect(stdout).toMatch(/"identity":\{"userId":"user-42","companyId":"acme"[\s\S]*?HTTP\/1\.1 403[\s\S]*?HTTP\/1\.1 403[\s\S]*?"status":"active"[\s\S]*?"status":"revoked"[\s\S]*?HTTP\/1\.1 403 Forbidden/);
+        expect(stdout.match(/HTTP\/1\.1 403/g)).toHaveLength(3);
+        expect(stdout).not.toContain('HTTP/1.1 200');
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
+    }, 60_000);
+  }
 
   it('keeps key material in a private state folder', () => {
     expect(statSync(state).mode & 0o777).toBe(0o700);

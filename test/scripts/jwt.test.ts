@@ -442,4 +442,18 @@ describe('as a child process (node --import tsx scripts/jwt.ts)', () => {
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout).toMatch(/^Usage: npm run -s jwt -- <command>/);
   });
+
+  it('the error messages of a bad duration, a wrong key type, an unreadable file and a malformed token', async () => {
+    const sign = (key: string, ...extra: string[]) => cli(['token', 'sign', '--key', key, '--sub', 'a', '--aud', 'b', ...extra]);
+    const [duration, keyType, unreadable, malformed] = await Promise.all([
+      sign('es256/private.pem', '--exp', '10x'),
+      sign('es256/private.pem', '--exp', '1m', '--alg', 'RS256'),
+      sign('nowhere/private.pem', '--exp', '1m'),
+      cli(['token', 'decode', 'not.a.token']),
+    ]);
+    expectFailure(duration, 2, 'jwt: --exp must be a positive duration such as 300 (seconds), 90s, 10m or 1h. See: npm run -s jwt -- token sign --help');
+    expectFailure(keyType, 1, 'jwt: --alg RS256 needs an RSA key, but --key holds an EC P-256 key.');
+    expectFailure(unreadable, 1, `jwt: cannot read --key ${join(dir, 'nowhere/private.pem')}: no such file.`);
+    expectFailure(malformed, 1, 'jwt: malformed token: its header or payload is not base64url-encoded JSON.');
+  });
 });
