@@ -229,6 +229,8 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   const set = (key: SettingKey) => (sources.door === 'props' ? `the prop ${key}` : `${key} (${howToSet(SETTINGS[key])})`);
   /** A fix as the user writes it at their front door. */
   const use = (key: SettingKey, value: string) => (sources.door === 'props' ? `${key}: '${value}'` : `-c ${key}=${value}`);
+  /** How to set the settings a message is about, for a -c flag or a variable (a prop names itself). */
+  const named = (...keys: SettingKey[]) => (sources.door === 'props' ? '' : ` (${keys.map((k) => `${k}: ${howToSet(SETTINGS[k])}`).join('; ')})`);
 
   const mode: Mode = s.get('authorizer', 'lambda');
   const secrets = s.secretVariables();
@@ -262,7 +264,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     }
   }
   if (userIdField === companyIdField) {
-    const fix = userIdField === 'org_id' ? `set jwtUserIdField back to "sub" (the user claim), or set ${set('jwtCompanyIdField')} to the claim holding the company` : `set ${set('jwtCompanyIdField')} to the claim holding the company, e.g. "org_id"`;
+    const fix = userIdField === 'org_id' ? `Set ${set('jwtUserIdField')} back to "sub" (the user claim), or set ${set('jwtCompanyIdField')} to the claim holding the company` : `Set ${set('jwtCompanyIdField')} to the claim holding the company, e.g. "org_id"`;
     throw new ConfigError(`jwtUserIdField and jwtCompanyIdField are both "${userIdField}": Moesif needs the user and the company apart. ${fix}.`);
   }
 
@@ -286,19 +288,19 @@ export function loadConfig(sources: ConfigSources): AppConfig {
 
   const acceptPortalTokens = s.get('acceptPortalTokens', false);
   if (acceptPortalTokens && mode === 'native') {
-    throw new ConfigError(`${s.given('acceptPortalTokens')} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use ${use('authorizer', 'lambda')} while old portal keys are in use.`);
+    throw new ConfigError(`${s.given('acceptPortalTokens')} is true but authorizer is "native": portal keys carry no "iss", which API Gateway's JWT authorizer requires. Use ${use('authorizer', 'lambda')} while old portal keys are in use.${named('acceptPortalTokens', 'authorizer')}`);
   }
   if (acceptPortalTokens) {
     const until = new Date(Date.now() + expiresInSeconds * 1000).toISOString().slice(0, 10);
     warnings.push(
       "acceptPortalTokens is on: any holder of the portal's shared secret can mint keys that this API accepts, without iss, aud or kid. " +
-        `Turn it off once the portal's keys have expired (the longest jwtExpiresIn ahead: ${until}).`,
+        `Turn it off once the portal's keys have expired (the longest jwtExpiresIn ahead: ${until}).${named('acceptPortalTokens')}`,
     );
   }
 
   const governance = s.get('moesifGovernance', 'off');
   if (governance !== 'off' && mode === 'native') {
-    throw new ConfigError(`${s.given('moesifGovernance')} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use ${use('authorizer', 'lambda')}.`);
+    throw new ConfigError(`${s.given('moesifGovernance')} is "${governance}" but authorizer is "native": Moesif governance rules are enforced by the Lambda authorizer. Use ${use('authorizer', 'lambda')}, or remove it.${named('moesifGovernance', 'authorizer')}`);
   }
 
   const signingSecretArn = s.get('signingSecretArn');
@@ -309,7 +311,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   if (keyRotationDays > 0 && keyRotationDays < minRotationDays) {
     throw new ConfigError(
       `${s.given('keyRotationDays')} is ${keyRotationDays} but keys live up to ${expiresInSeconds} s and a rotation keeps each retired key that long, ` +
-        `so the secret would hold more than ${MAX_LIVE_KEYS} keys. Use at least ${minRotationDays} days, or shorten ${set('jwtExpiresIn')}.`,
+        `so the secret would hold more than ${MAX_LIVE_KEYS} keys. Use at least ${minRotationDays} days, or shorten ${set('jwtExpiresIn')}.${named('keyRotationDays')}`,
     );
   }
 
@@ -326,27 +328,42 @@ export function loadConfig(sources: ConfigSources): AppConfig {
   // HTTP APIs have no resource policy, so IAM authorization only admits principals of the API's own account.
   const minterAccounts = new Set(minterRoleArns.map((a) => a.split(':')[4]));
   if (minterAccounts.size > 1) {
-    throw new ConfigError(`${s.given('minterRoleArns')} names roles in several accounts (${[...minterAccounts].join(', ')}): the key routes use IAM authorization, which admits only roles of the account the API runs in.`);
+    throw new ConfigError(`${s.given('minterRoleArns')} names roles in several accounts (${[...minterAccounts].join(', ')}): the key routes use IAM authorization, which admits only roles of the account the API runs in. List roles of one account, the one the stack deploys to.${named('minterRoleArns')}`);
   }
   if (sources.account && minterAccounts.size === 1 && !minterAccounts.has(sources.account)) {
-    throw new ConfigError(`${s.given('minterRoleArns')} names roles of account ${[...minterAccounts][0]}, but the stack deploys to ${sources.account}: the key routes use IAM authorization, which admits only roles of the API's own account.`);
+    throw new ConfigError(`${s.given('minterRoleArns')} names roles of account ${[...minterAccounts][0]}, but the stack deploys to ${sources.account}: the key routes use IAM authorization, which admits only roles of the API's own account. List roles of ${sources.account}, or deploy the stack to ${[...minterAccounts][0]}.${named('minterRoleArns')}`);
   }
 
   const trustedIssuers = s.get('trustedIssuers', []);
   if (issuer !== undefined && trustedIssuers.some((t) => t.issuer === issuer)) {
-    throw new ConfigError(`${s.given('trustedIssuers')} lists "${issuer}", which is this stack's own issuer (jwtIssuer): its tokens would never reach that entry. Remove it from trustedIssuers.`);
+    throw new ConfigError(`${s.given('trustedIssuers')} lists "${issuer}", which is this stack's own issuer (jwtIssuer): its tokens would never reach that entry. Remove it from trustedIssuers.${named('trustedIssuers', 'jwtIssuer')}`);
   }
   if (mode === 'native' && trustedIssuers.length > 0) {
     const [only, ...more] = trustedIssuers;
     if (more.length > 0) {
-      throw new ConfigError(`${s.given('trustedIssuers')} lists ${trustedIssuers.length} issuers, but API Gateway's JWT authorizer trusts one issuer: list one, or use ${use('authorizer', 'lambda')} for several.`);
+      throw new ConfigError(`${s.given('trustedIssuers')} lists ${trustedIssuers.length} issuers, but API Gateway's JWT authorizer trusts one issuer: list one, or use ${use('authorizer', 'lambda')} for several.${named('trustedIssuers')}`);
     }
     if (only.algorithms.some((a) => !a.startsWith('RS'))) {
-      throw new ConfigError(`${s.given('trustedIssuers')} gives ${only.issuer} the algorithms ${only.algorithms.join(', ')}, but API Gateway's JWT authorizer verifies RSA keys (RS256) only. Use ["RS256"], or ${use('authorizer', 'lambda')}.`);
+      throw new ConfigError(`${s.given('trustedIssuers')} gives ${only.issuer} the algorithms ${only.algorithms.join(', ')}, but API Gateway's JWT authorizer verifies RSA keys (RS256) only. Use ["RS256"], or ${use('authorizer', 'lambda')}.${named('trustedIssuers')}`);
     }
+    if (only.jwksUri !== undefined) {
+      throw new ConfigError(
+        `${s.given('trustedIssuers')} gives ${only.issuer} a jwksUri, but API Gateway's JWT authorizer takes none: it reads the keys from the jwks_uri of ${only.issuer.replace(/\/$/, '')}/.well-known/openid-configuration. ` +
+          `Remove jwksUri, or use ${use('authorizer', 'lambda')}.${named('trustedIssuers')}`,
+      );
+    }
+    // The access log reads the issuer's claims as $context.authorizer.claims.<name>.
+    for (const [field, claim] of [['userIdClaim', only.userIdClaim], ['companyIdClaim', only.companyIdClaim]] as const) {
+      if (claim !== undefined && !isPlainClaimName(claim)) {
+        throw new ConfigError(
+          `${s.given('trustedIssuers')} gives ${only.issuer} the ${field} "${claim}": in native mode the claim is read as $context.authorizer.claims.${claim}, so use letters, digits and underscores only, or use ${use('authorizer', 'lambda')}.${named('trustedIssuers')}`,
+        );
+      }
+    }
+    if (only.clientIdClaim !== undefined) warnings.push(`${s.given('trustedIssuers')} gives ${only.issuer} a clientIdClaim, which authorizer=native never reads (it checks no client application). Remove it, or use ${use('authorizer', 'lambda')}.${named('trustedIssuers')}`);
     warnings.push(
       `trustedIssuers with authorizer=native: API Gateway's JWT authorizer trusts ${only.issuer} in place of this stack's own keys, so keys minted by POST /keys are not accepted, ` +
-        `and client applications, subscriptions and plans cannot be enforced (the native authorizer checks the token only). Use ${use('authorizer', 'lambda')} to keep both.`,
+        `and client applications, subscriptions and plans cannot be enforced (the native authorizer checks the token only). Use ${use('authorizer', 'lambda')} to keep both.${named('trustedIssuers')}`,
     );
   }
 
@@ -389,7 +406,7 @@ export function loadConfig(sources: ConfigSources): AppConfig {
     const from = s.given(key);
     if (from && spec.modes && !spec.modes.includes(mode)) {
       s.get(key);
-      warnings.push(`${from} has no effect with authorizer=${mode} (it acts in ${spec.modes.join(', ')} mode: ${spec.doc}). Remove it, or use ${use('authorizer', spec.modes[0])}.`);
+      warnings.push(`${from} has no effect with authorizer=${mode} (it acts in ${spec.modes.join(', ')} mode: ${spec.doc}). Remove it, or use ${use('authorizer', spec.modes[0])}.${named(key)}`);
     }
   }
   return config;

@@ -270,10 +270,12 @@ export class JwtApiKeys extends Construct {
       }
       return undefined;
     }
+    // Native mode with an outside issuer: API Gateway passes on that issuer's claims, so its names are read.
+    const nativeIssuer = config.authorizer.mode === 'native' ? config.trustedIssuers[0] : undefined;
     const log = new AccessLog(this, 'AccessLog', {
       mode: config.authorizer.mode,
-      userIdField: config.jwt.userIdField,
-      companyIdField: config.jwt.companyIdField,
+      userIdField: nativeIssuer?.userIdClaim ?? config.jwt.userIdField,
+      companyIdField: nativeIssuer?.companyIdClaim ?? config.jwt.companyIdField,
       retention,
     });
     cfn.accessLogSettings = { destinationArn: log.logGroup.logGroupArn, format: log.format.toString() };

@@ -1,7 +1,7 @@
 /**
  * Imports the Moesif Developer Portal's JWT signing secret into this stack's signing secret.
  *
- *   npm run secret:import -- --stack NAME --env-file ../my-dev-portal-api/.env
+ *   npm run secret:import -- --stack NAME --dotenv ../my-dev-portal-api/.env
  *
  * The secret becomes one key of the private JWK Set the stack keeps in Secrets Manager: a plain
  * string is an HMAC (`kty: "oct"`) key over its UTF-8 bytes, a PEM private key its JWK. It goes

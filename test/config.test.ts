@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig, type ConfigSources } from '../lib/config';
-import { SETTINGS } from '../lib/settings';
+import { howToSet, SETTINGS, type SettingKey } from '../lib/settings';
 
 function load(context: Record<string, unknown> = {}, env: Record<string, string> = {}, extra: Partial<ConfigSources> = {}) {
   return loadConfig({ context: (k) => context[k], contextKeys: Object.keys(context), env, ...extra });
@@ -72,8 +72,8 @@ describe('loadConfig', () => {
     [{ jwtExpiresIn: '0' }, /^-c jwtExpiresIn is "0": give a positive lifetime/],
     [{ jwtExpiresIn: '-5' }, /give a positive lifetime in seconds \("3600"\) or with a unit/],
     [{ jwtExpiresIn: 'forever' }, /^-c jwtExpiresIn is "forever"/],
-    [{ jwtUserIdField: 'org_id' }, /both "org_id": Moesif needs the user and the company apart. set jwtUserIdField back to "sub"/],
-    [{ jwtUserIdField: 'tenant', jwtCompanyIdField: 'tenant' }, /both "tenant": .*set jwtCompanyIdField \(.*\) to the claim holding the company, e.g. "org_id"/],
+    [{ jwtUserIdField: 'org_id' }, /both "org_id": Moesif needs the user and the company apart. Set jwtUserIdField \(.*\) back to "sub"/],
+    [{ jwtUserIdField: 'tenant', jwtCompanyIdField: 'tenant' }, /both "tenant": .*Set jwtCompanyIdField \(.*\) to the claim holding the company, e.g. "org_id"/],
     [{ jwtCompanyIdField: 'exp' }, /"exp" is a registered JWT claim/],
     [{ authorizer: 'native', jwtUserIdField: 'https://x/user' }, /use letters, digits and underscores only, or use -c authorizer=lambda/],
     [{ authorizer: 'native', jwtIssuer: 'https://id.example.com/' }, /drop the trailing slash/],
@@ -227,6 +227,8 @@ describe('loadConfig', () => {
       [{ trustedIssuers: JSON.stringify([idp]), jwtIssuer: 'https://idp.example.com/' }, /lists "https:\/\/idp.example.com\/", which is this stack's own issuer/],
       [{ authorizer: 'native', trustedIssuers: JSON.stringify([idp, { ...idp, issuer: 'https://other.example.com' }]) }, /trusts one issuer: list one, or use -c authorizer=lambda/],
       [{ authorizer: 'native', trustedIssuers: JSON.stringify([{ ...idp, algorithms: ['ES256'] }]) }, /verifies RSA keys \(RS256\) only/],
+      [{ authorizer: 'native', trustedIssuers: JSON.stringify([{ ...idp, jwksUri: 'https://idp.example.com/keys' }]) }, /takes none: it reads the keys from the jwks_uri of https:\/\/idp.example.com\/.well-known\/openid-configuration. Remove jwksUri/],
+      [{ authorizer: 'native', trustedIssuers: JSON.stringify([{ ...idp, companyIdClaim: 'custom:tenant' }]) }, /the companyIdClaim "custom:tenant": in native mode the claim is read as \$context.authorizer.claims.custom:tenant/],
     ])('rejects %p', (context, expected) => {
       expect(message(context)).toMatch(expected);
     });
@@ -235,6 +237,38 @@ describe('loadConfig', () => {
       const config = load({ authorizer: 'native', trustedIssuers: JSON.stringify([idp]) });
       expect(config.trustedIssuers[0].issuer).toBe(idp.issuer);
       expect(config.warnings).toEqual([expect.stringMatching(/keys minted by POST \/keys are not accepted, and client applications, subscriptions and plans cannot be enforced/)]);
+    });
+
+    it('in native mode, says a clientIdClaim is never read', () => {
+      const config = load({ authorizer: 'native', trustedIssuers: JSON.stringify([{ ...idp, clientIdClaim: 'appid' }]) });
+      expect(config.warnings).toContainEqual(expect.stringMatching(/a clientIdClaim, which authorizer=native never reads .*\(trustedIssuers: -c trustedIssuers=…/));
+    });
+  });
+
+  describe('names each setting it is about with its -c key and environment names', () => {
+    const idp = { issuer: 'https://idp.example.com/', audience: 'orders-api' };
+    const spelled = (key: SettingKey) => `${key}: ${howToSet(SETTINGS[key])}`;
+    it.each<[string, Record<string, unknown>, SettingKey[], { account?: string }?]>([
+      ['acceptPortalTokens in native mode', { authorizer: 'native', acceptPortalTokens: true }, ['acceptPortalTokens', 'authorizer']],
+      ['governance in native mode', { authorizer: 'native', moesifGovernance: 'fail-open' }, ['moesifGovernance', 'authorizer']],
+      ['minter roles of another account', { minterRoleArns: 'arn:aws:iam::111111111111:role/portal' }, ['minterRoleArns'], { account: '222222222222' }],
+      ['minter roles of several accounts', { minterRoleArns: 'arn:aws:iam::111111111111:role/a,arn:aws:iam::222222222222:role/b' }, ['minterRoleArns']],
+      ['the org_id clash', { jwtUserIdField: 'org_id' }, ['jwtUserIdField', 'jwtCompanyIdField']],
+      ['too frequent rotations', { keyRotationDays: '1', jwtExpiresIn: '365d' }, ['keyRotationDays', 'jwtExpiresIn']],
+      ['two native issuers', { authorizer: 'native', trustedIssuers: JSON.stringify([idp, { ...idp, issuer: 'https://b.example.com' }]) }, ['trustedIssuers']],
+    ])('error: %s', (_name, context, keys, extra = {}) => {
+      const text = message(context, {}, extra);
+      // "key: how" or "key (how)": either way the key and all its spellings.
+      for (const key of keys) expect(text).toMatch(new RegExp(`${key}(: | \\()${howToSet(SETTINGS[key]).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+      expect(text).not.toMatch(/\. [a-z]/);
+    });
+
+    it('warnings: a setting the mode ignores, acceptPortalTokens on, a native issuer', () => {
+      const warnings = load({ authorizer: 'native', jwtClockToleranceSeconds: '10', trustedIssuers: JSON.stringify([idp]) }).warnings;
+      expect(warnings).toContainEqual(expect.stringContaining(spelled('jwtClockToleranceSeconds')));
+      expect(warnings).toContainEqual(expect.stringContaining(`trustedIssuers with authorizer=native`));
+      for (const w of warnings) expect(w).toMatch(/\((\w+): -c \1=…/);
+      expect(load({ acceptPortalTokens: true }).warnings).toContainEqual(expect.stringContaining(spelled('acceptPortalTokens')));
     });
   });
 

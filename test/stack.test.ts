@@ -274,6 +274,15 @@ describe('native mode authorizer', () => {
 });
 
 describe('configuration in the stack', () => {
+  it('has the outputs the README says each setting adds or removes', () => {
+    const outputs = (context: Record<string, string>) => Object.keys(synth(context).template.toJSON().Outputs).sort();
+    const all = outputs({});
+    const without = (...names: string[]) => all.filter((n) => !names.includes(n));
+    expect(outputs({ moesifForwarding: 'false' })).toEqual(without('MoesifApplicationIdSecretArn', 'DeadLetterQueueUrl', 'ForwarderFunctionName'));
+    expect(outputs({ moesifForwarding: 'false', moesifGovernance: 'fail-open' })).toEqual(without('DeadLetterQueueUrl', 'ForwarderFunctionName'));
+    expect(outputs({ alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops' })).toEqual(without('AlarmTopicArn'));
+  });
+
   it('shows config warnings at synth', () => {
     const s = synth({ authorizer: 'native', jwtExpiresIn: '30d' });
     Annotations.fromStack(s.stack).hasWarning('*', Match.stringLikeRegexp('cannot revoke a key before it expires'));
@@ -282,6 +291,13 @@ describe('configuration in the stack', () => {
   it('native mode with a trusted issuer: API Gateway trusts that issuer and its audiences', () => {
     const s = synth({ authorizer: 'native', trustedIssuers: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: ['orders-api', 'web'] }]) });
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['orders-api', 'web'] } });
+  });
+
+  it("native mode with a trusted issuer: the access log reads that issuer's user and company claims", () => {
+    const s = synth({ authorizer: 'native', trustedIssuers: JSON.stringify([{ issuer: 'https://idp.example.com/', audience: 'orders-api', userIdClaim: 'email', companyIdClaim: 'tenant' }]) });
+    const [stage] = Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage')) as Resource[];
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format as string);
+    expect(format).toMatchObject({ userId: '$context.authorizer.claims.email', companyId: '$context.authorizer.claims.tenant' });
   });
 
   it('lambda mode: the authorizer learns the trusted issuers and, with route-restricted plans, answers per route', () => {

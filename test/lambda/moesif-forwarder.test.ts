@@ -394,16 +394,16 @@ describe('moesif forwarder: sampling as /v1/config asks', () => {
 });
 
 describe('moesif forwarder: delivery, retries and failure', () => {
-  it('retries a 500 and a 503 with growing jittered backoff, then succeeds with the same batch', async () => {
-    collector.reply({ status: 500 }, { status: 503 });
+  it('retries a 500, a 408 and a 503 with growing jittered backoff, then succeeds with the same batch', async () => {
+    collector.reply({ status: 500 }, { status: 408 }, { status: 503 });
     const summary = await forwarder()(delivery([accessLogLine(CALL)]));
 
     expect(summary.sent).toBe(1);
-    expect(collector.requests.map((r) => r.status)).toEqual([500, 503, 201]);
-    expect(collector.requests.map((r) => r.body)).toEqual([[EXPECTED], [EXPECTED], [EXPECTED]]);
+    expect(collector.requests.map((r) => r.status)).toEqual([500, 408, 503, 201]);
+    expect(collector.requests.map((r) => r.body)).toEqual([[EXPECTED], [EXPECTED], [EXPECTED], [EXPECTED]]);
     // random() = 0.5 of a ceiling that starts at 200 ms and doubles.
-    expect(sleeps).toEqual([100, 200]);
-    expect(logged('moesif batch retry').map((l) => l.reason)).toEqual(['HTTP 500', 'HTTP 503']);
+    expect(sleeps).toEqual([100, 200, 400]);
+    expect(logged('moesif batch retry').map((l) => l.reason)).toEqual(['HTTP 500', 'HTTP 408', 'HTTP 503']);
   });
 
   it('waits as long as Retry-After asks on a 429, but no longer than its bound', async () => {
