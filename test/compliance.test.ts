@@ -23,5 +23,16 @@ describe.each([
   it('has no unacknowledged cdk-nag or Control Tower finding', () => {
     const findings = compliance(synth(context, {}, { validate: true }));
     expect(findings.open).toEqual({ AwsSolutions: [], 'cdk-validator-cfnguard': [], 'CloudFormation Validate': [] });
+    // Environment-agnostic: SourceAccount is a Ref the static confused-deputy rule cannot read (see below).
+    expect(findings.acknowledgedRules['cdk-validator-cfnguard']).toContain('lambda_function_public_access_prohibited_check');
+  });
+});
+
+describe('the Lambda permissions and the confused-deputy control (CT.LAMBDA.PR.2)', () => {
+  const RULE = 'lambda_function_public_access_prohibited_check';
+  it('passes on its own when the stack has an account: every service permission names SourceAccount', () => {
+    const findings = compliance(synth({}, {}, { validate: true, stackEnv: { account: '123456789012', region: 'us-east-1' } }));
+    expect(findings.open['cdk-validator-cfnguard']).toEqual([]);
+    expect(findings.acknowledgedRules['cdk-validator-cfnguard']).not.toContain(RULE);
   });
 });

@@ -51,7 +51,7 @@ export class JwksDiscovery extends Construct {
         reason: 'OpenID discovery and the JWKS are public by design (CT.APIGATEWAY.PR.5): verifiers, API Gateway itself among them, fetch them without credentials. They expose public keys only.',
       });
       Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
+        id: 'AwsSolutions::AwsSolutions-APIG4',
         reason: 'OpenID discovery and the JWKS are public by design: verifiers (API Gateway itself) fetch them without credentials. They expose public keys only.',
       });
     }

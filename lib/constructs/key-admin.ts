@@ -88,7 +88,7 @@ export class KeyAdmin extends Construct {
       description: 'Allows every admin route of the JWT API: keys (mint, list, show, revoke, roll), revocation watermarks, applications, plans, subscriptions',
       statements: [new PolicyStatement({ actions: ['execute-api:Invoke'], resources: this.adminArns })],
     });
-    // Route ARNs name a path parameter's segment with "*": that is the {keyId} of one route, nothing wider.
+    // Route ARNs name a path parameter's segment with "*": that is the {keyId} (or {planId}, …) of one route, nothing wider.
     // cdk-nag names the resource as synthesized: a pseudo parameter, or its value when the stack's env knows it.
     const stack = Stack.of(this);
     const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
@@ -97,7 +97,7 @@ export class KeyAdmin extends Construct {
     for (const { method, path } of KEY_ROUTES.filter((r) => r.path.includes('{'))) {
       Validations.of(this.adminPolicy).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::${arnPrefix}:${apiId}/${stageName}/${method}${path.replace(/\{[^}]+\}/g, '*')}]`,
-        reason: `The "*" is the {keyId} path parameter of ${method} ${path}: the policy allows that one route for any key, as an admin needs.`,
+        reason: `Each "*" is a path parameter (${path.match(/\{[^}]+\}/g)!.join(', ')}) of ${method} ${path}: the policy allows that one route for any value, as an admin needs.`,
       });
     }
     const account = Stack.of(this).account;

@@ -24,14 +24,19 @@ export interface SynthOptions {
    * @default false
    */
   validate?: boolean;
+  /**
+   * The stack's account and region, as `cdk synth` takes them from CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION.
+   * @default none: an environment-agnostic stack
+   */
+  stackEnv?: { account: string; region: string };
 }
 
 /** Builds the stack the way bin/app.ts does (config from context + env) and synthesizes it. */
 export function synth(context: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}, options: SynthOptions = {}): Synthesized {
   const merged = { ...CDK_CONTEXT, ...context };
   const app = new App({ context: merged, builtinCloudFormationValidation: options.validate === true });
-  const config = loadConfig({ context: (k) => merged[k], contextKeys: Object.keys(merged), env });
-  const stack = new JwtApiStack(app, 'JwtApi', { config });
+  const config = loadConfig({ context: (k) => merged[k], contextKeys: Object.keys(merged), env, account: options.stackEnv?.account });
+  const stack = new JwtApiStack(app, 'JwtApi', { config, env: options.stackEnv });
   if (options.validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
   return { app, stack, config, template: Template.fromStack(stack) };
 }
@@ -51,6 +56,8 @@ export interface ComplianceFindings {
   open: Record<string, string[]>;
   /** Acknowledged findings per plugin (each carries its reason in the report). */
   acknowledged: Record<string, number>;
+  /** The rules those acknowledged findings are of, per plugin, sorted. */
+  acknowledgedRules: Record<string, string[]>;
 }
 
 /**
@@ -69,13 +76,14 @@ export function compliance(s: { app: App }): ComplianceFindings {
     directory = s.app.outdir;
   }
   const report = JSON.parse(readFileSync(path.join(directory, 'validation-report.json'), 'utf8')) as {
-    pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>; suppressedViolations?: unknown[] }>;
+    pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>; suppressedViolations?: Array<{ ruleName: string }> }>;
   };
   // A plugin with nothing to say (the CloudFormation validator when the template is valid) has no report.
-  const out: ComplianceFindings = { open: Object.fromEntries(PLUGINS.map((p) => [p, []])), acknowledged: {} };
+  const out: ComplianceFindings = { open: Object.fromEntries(PLUGINS.map((p) => [p, []])), acknowledged: {}, acknowledgedRules: {} };
   for (const plugin of report.pluginReports.filter((p) => PLUGINS.includes(p.pluginName))) {
     out.open[plugin.pluginName] = plugin.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
     out.acknowledged[plugin.pluginName] = plugin.suppressedViolations?.length ?? 0;
+    out.acknowledgedRules[plugin.pluginName] = [...new Set((plugin.suppressedViolations ?? []).map((v) => v.ruleName))].sort();
   }
   return out;
 }
