@@ -240,6 +240,15 @@ describe('lambda mode authorizer', () => {
     const s = synth({ authorizer: 'lambda', authorizerCacheTtlSeconds: 0 });
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
   });
+
+  it('passes -c revocationFailMode=open and revocationRefreshSeconds on to the authorizer function', () => {
+    // As the CLI gives them: strings.
+    const s = synth({ authorizer: 'lambda', revocationFailMode: 'open', revocationRefreshSeconds: '9' });
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Verifies JWT API keys'),
+      Environment: { Variables: Match.objectLike({ REVOCATION_FAIL_MODE: 'open', REVOCATION_REFRESH_SECONDS: '9' }) },
+    });
+  });
 });
 
 describe('native mode authorizer', () => {

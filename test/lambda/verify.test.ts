@@ -90,6 +90,30 @@ describe('verifyToken', () => {
     }
   });
 
+  // The real algorithm-confusion attack: HMAC keyed with the exact bytes of OUR public key as anyone can
+  // fetch it (the JWKS document, the one JWK, its PEM and DER), naming our kid.
+  it.each(['RS256', 'ES256'] as const)('rejects HS256 keyed with our own published %s public key, in every spelling', async (alg) => {
+    const ours = await generateJwk(alg);
+    const ring = buildKeyRing({ keys: [ours] }, alg);
+    const published = publicJwks({ keys: [ours] });
+    const secrets = [
+      JSON.stringify(published),
+      JSON.stringify(published.keys[0]),
+      ring.signer.verifyKey.export({ format: 'pem', type: 'spki' }) as string,
+      ring.signer.verifyKey.export({ format: 'der', type: 'spki' }),
+    ];
+    const body = b64({ sub: 'u', org_id: 'c', iss: 'https://api.example.com', aud: 'jwt-api', exp: nowS + 60 });
+    for (const header of [{ alg: 'HS256', kid: ours.kid, typ: 'JWT' }, { alg: 'HS256' }]) {
+      const head = b64(header);
+      for (const secret of secrets) {
+        const sig = createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url');
+        const refused = { ok: false, reason: 'alg_not_allowed', detail: 'HS256' };
+        expect(verifyToken(`${head}.${body}.${sig}`, ring, options(alg))).toEqual(refused);
+        expect(verifyToken(`${head}.${body}.${sig}`, ring, options(alg, { acceptPortalTokens: true }))).toEqual(refused);
+      }
+    }
+  });
+
   it('rejects a token signed by another key that reuses our kid', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const token = await new SignJWT({ sub: 'u', org_id: 'c' })
