@@ -2,9 +2,10 @@ import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 
 /**
- * An existing secret by its complete ARN (the settings parser refuses a name-only ARN), granted exactly:
- * no `-??????` wildcard that could also match another secret whose name starts the same way.
+ * An existing secret by ARN. A complete ARN ends in the 6 characters Secrets Manager appends to the
+ * name and is granted as is. The settings parser admits only complete ARNs; a construct used directly may
+ * still be given a partial one (the name only), granted with the `-??????` wildcard.
  */
 export function importedSecret(scope: Construct, id: string, arn: string): ISecret {
-  return Secret.fromSecretCompleteArn(scope, id, arn);
+  return /-[A-Za-z0-9]{6}$/.test(arn) ? Secret.fromSecretCompleteArn(scope, id, arn) : Secret.fromSecretPartialArn(scope, id, arn);
 }
