@@ -34,21 +34,41 @@ export interface KeyView {
   expires_at: string;
   revoked_at?: string;
   status: KeyStatus;
+  /** Set when a watermark (`POST /revocations`) of its user or company refuses it: that watermark's not-before time. */
+  watermark_not_before?: string;
   replaces?: string;
   replaced_by?: string;
+}
+
+/** The not-before watermarks (epoch seconds) of a key's user and company, where set. */
+export interface KeyWatermarks {
+  user?: number;
+  company?: number;
+}
+
+/**
+ * The watermark that refuses a key: one issued before it (its `iat`, the second it was created, is earlier) that
+ * had not expired by then. Watermarks only move forward, so this is the latest one; the authorizer refuses the
+ * same tokens (`iat < not_before`).
+ */
+export function coveringWatermark(record: KeyRecord, marks: KeyWatermarks = {}): number | undefined {
+  const created = Math.floor(Date.parse(record.created_at) / 1000);
+  const covering = [marks.user, marks.company].filter((m): m is number => m !== undefined && created < m && m * 1000 < Date.parse(record.expires_at));
+  return covering.length ? Math.max(...covering) : undefined;
 }
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function statusOf(record: KeyRecord, nowMs: number): KeyStatus {
+export function statusOf(record: KeyRecord, nowMs: number, marks?: KeyWatermarks): KeyStatus {
   if (record.revoked_at !== undefined && Date.parse(record.revoked_at) <= nowMs) return 'revoked';
+  if (coveringWatermark(record, marks) !== undefined) return 'revoked';
   if (Date.parse(record.expires_at) <= nowMs) return 'expired';
   return 'active';
 }
 
-export function keyView(record: KeyRecord, nowMs: number): KeyView {
+export function keyView(record: KeyRecord, nowMs: number, marks?: KeyWatermarks): KeyView {
   const view: KeyView = {
     key_id: record.key_id,
     user_id: record.user_id,
@@ -57,9 +77,11 @@ export function keyView(record: KeyRecord, nowMs: number): KeyView {
     kid: record.kid,
     created_at: record.created_at,
     expires_at: record.expires_at,
-    status: statusOf(record, nowMs),
+    status: statusOf(record, nowMs, marks),
   };
   if (record.revoked_at !== undefined) view.revoked_at = record.revoked_at;
+  const mark = coveringWatermark(record, marks);
+  if (mark !== undefined) view.watermark_not_before = iso(mark * 1000);
   if (record.replaces !== undefined) view.replaces = record.replaces;
   if (record.replaced_by !== undefined) view.replaced_by = record.replaced_by;
   return view;

@@ -3,7 +3,7 @@ import { issueKey, type IssuedKey, type IssueOptions, type IssueRequest } from '
 import type { SignerKey } from '../jwt/jwk-set';
 import { bumpDue } from './bump';
 import { decodeNext, encodeNext } from './cursor';
-import { iso, keyView, statusOf, type KeyRecord, type KeyView } from './keys';
+import { iso, keyView, statusOf, type KeyRecord, type KeyView, type KeyWatermarks } from './keys';
 import type { ListQuery } from './requests';
 import { DAY_SECONDS, type Scope } from './schema';
 import type { RegistryStore } from './store';
@@ -106,8 +106,9 @@ export function createRegistryService(deps: RegistryServiceDeps) {
     async list(query: ListQuery): Promise<{ keys: KeyView[]; next?: string }> {
       const startKey = query.next !== undefined ? decodeNext(query.next, query.scope, query.id) : undefined;
       const page = await store.listKeys(query.scope, query.id, query.limit, startKey);
+      const marks = await store.watermarksOf(page.records);
       const nowMs = now();
-      const keys = page.records.map((r) => keyView(r, nowMs)).filter((k) => query.status === undefined || k.status === query.status);
+      const keys = page.records.map((r) => keyView(r, nowMs, marks.get(r))).filter((k) => query.status === undefined || k.status === query.status);
       return page.lastKey ? { keys, next: encodeNext(page.lastKey) } : { keys };
     },
 
@@ -115,7 +116,7 @@ export function createRegistryService(deps: RegistryServiceDeps) {
     async get(keyId: string): Promise<KeyView> {
       const record = await store.getKey(keyId);
       if (!record) throw new NotFoundError(`No key has the id "${keyId}".`);
-      return keyView(record, now());
+      return keyView(record, now(), (await store.watermarksOf([record])).get(record));
     },
 
     /** DELETE /keys/{keyId}: revokes now; a key revoked already keeps its time (idempotent). */
@@ -125,7 +126,7 @@ export function createRegistryService(deps: RegistryServiceDeps) {
       const record = await store.getKey(keyId);
       if (!record) throw new NotFoundError(`No key has the id "${keyId}".`);
       const extra = changed ? await invalidateCacheAt(nowMs, nowMs, { keyId }) : {};
-      return { key: keyView(record, nowMs), changed, ...extra };
+      return { key: keyView(record, nowMs, (await store.watermarksOf([record])).get(record)), changed, ...extra };
     },
 
     /**
@@ -139,12 +140,17 @@ export function createRegistryService(deps: RegistryServiceDeps) {
       const nowMs = now();
       const old = await store.getKey(keyId);
       if (!old) throw new NotFoundError(`No key has the id "${keyId}".`);
+      let marks: KeyWatermarks | undefined;
       const refuse = (record: KeyRecord) => {
         if (record.replaced_by !== undefined) return new ConflictError(`Key "${keyId}" was rolled already: its replacement is "${record.replaced_by}".`);
-        const status = statusOf(record, nowMs);
-        return new ConflictError(`Key "${keyId}" is ${status === 'active' ? 'scheduled for revocation' : status}: only an active key can be rolled.`);
+        const status = statusOf(record, nowMs, marks);
+        const why = status === 'active' ? 'scheduled for revocation' : record.revoked_at === undefined && status === 'revoked' ? 'revoked by a watermark (POST /revocations)' : status;
+        return new ConflictError(`Key "${keyId}" is ${why}: only an active key can be rolled.`);
       };
       if (old.replaced_by !== undefined || old.revoked_at !== undefined || statusOf(old, nowMs) !== 'active') throw refuse(old);
+      // A key a watermark refuses is revoked too: rolling it would hand its access back after a revoke-all.
+      marks = (await store.watermarksOf([old])).get(old);
+      if (statusOf(old, nowMs, marks) !== 'active') throw refuse(old);
 
       const lifetime = Math.min(jwt.maxLifetimeSeconds, Math.max(1, Math.ceil((Date.parse(old.expires_at) - Date.parse(old.created_at)) / 1000)));
       const request: IssueRequest = { userId: old.user_id, companyId: old.company_id, expiresInSeconds: lifetime };

@@ -1,5 +1,5 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { keyFromItem, keyItem, revocationAttributes, type KeyRecord } from './keys';
+import { BatchGetItemCommand, DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { keyFromItem, keyItem, revocationAttributes, type KeyRecord, type KeyWatermarks } from './keys';
 import { marshal, unmarshal, type Item } from './marshal';
 import { changeSortKey, CHANGES, KEY_SK, keyPk, LIST_INDEX, TABLE, WATERMARK_SK, watermarkPk, type Scope } from './schema';
 
@@ -165,6 +165,28 @@ export function createRegistryStore(client: Client, tableName: string) {
         if (isConditionFailure(err)) return false;
         throw err;
       }
+    },
+
+    /** The watermarks of these records' users and companies, read together (consistent reads). */
+    async watermarksOf(records: readonly KeyRecord[]): Promise<Map<KeyRecord, KeyWatermarks>> {
+      const pks = [...new Set(records.flatMap((r) => [watermarkPk('user', r.user_id), watermarkPk('company', r.company_id)]))];
+      const found = new Map<string, number>();
+      // BatchGetItem takes 100 keys, and may hand some back unprocessed under load: ask again for those.
+      for (let i = 0; i < pks.length; i += 100) {
+        let keys: Item[] | undefined = pks.slice(i, i + 100).map((pk) => marshal({ [TABLE.partitionKey]: pk, [TABLE.sortKey]: WATERMARK_SK }));
+        for (let attempt = 0; keys?.length; attempt++) {
+          if (attempt === 5) throw new Error('DynamoDB left watermark reads unprocessed five times.');
+          const requested = keys;
+          const out = await call('read the watermarks', () => client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: requested, ConsistentRead: true } } })));
+          for (const item of out.Responses?.[tableName] ?? []) {
+            const w = unmarshal(item);
+            if (typeof w.not_before === 'number') found.set(String(w[TABLE.partitionKey]), w.not_before);
+          }
+          keys = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+          if (keys?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        }
+      }
+      return new Map(records.map((r) => [r, { user: found.get(watermarkPk('user', r.user_id)), company: found.get(watermarkPk('company', r.company_id)) }]));
     },
 
     /**

@@ -62,7 +62,7 @@ export class KeyRegistry extends Construct {
 
   /** Binds the one function that writes it (the key admin): the table's items, and the listing indexes. */
   public bindWriter(fn: LambdaFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [this.table.tableArn] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'], resources: [this.table.tableArn] }));
     fn.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: Object.values(LIST_INDEX).map((i) => this.indexArn(i.name)) }));
     fn.addEnvironment('KEY_REGISTRY_TABLE', this.table.tableName);
   }

@@ -11,8 +11,11 @@
  *                      company, name and lifetime) and k gets revoked_at := t + g, replaced_by := new
  *   watermark(x) at t  mark(x) := ⌊t/1000⌋; and the keys of x created in [⌊t/1000⌋·1000, t] that are not revoked
  *                      at t get revoked_at := t (they share the watermark's iat, so `iat < mark` would pass them);
- *                      other keys' records are untouched (a key issued before a watermark still lists as active)
- *   status(k, t)       revoked if revoked_at <= t, else expired if exp <= t, else active
+ *                      other keys' records are untouched, but read as revoked (below)
+ *   covered(k)         the latest mark m of k's user or company with ⌊created/1000⌋ < m and m·1000 < exp (a key
+ *                      issued before it that had not expired by then); the view names it (watermark_not_before)
+ *   status(k, t)       revoked if revoked_at <= t or covered(k), else expired if exp <= t, else active; roll(k)
+ *                      of a covered key is a 409 (it would hand back what a revoke-all took)
  *
  * Invariants, checked after every step:
  *   R1  (revocation state) every token minted so far that is not expired verifies, and the state refuses it ⇔
@@ -178,13 +181,21 @@ function markId(m: Model, scope: Scope, id: number | 'newest'): string {
 const nextId = (m: Model) => `k-${String(m.keys.length + 1).padStart(3, '0')}`;
 const ofScope = (k: Key, scope: Scope, id: string) => (scope === 'user' ? k.user : k.company) === id;
 
-function statusOf(k: Key, now: number): KeyStatus {
+/** The latest watermark of k's user or company issued after k and before k expired (the model's covered(k)). */
+function coveredBy(k: Key, m: Model): number | undefined {
+  const marks = [m.marks.user.get(k.user), m.marks.company.get(k.company)].filter((x): x is number => x !== undefined && sec(k.createdMs) < x && x * 1000 < k.expMs);
+  return marks.length ? Math.max(...marks) : undefined;
+}
+
+function statusOf(k: Key, now: number, m: Model): KeyStatus {
   if (k.revokedAtMs !== undefined && k.revokedAtMs <= now) return 'revoked';
+  if (coveredBy(k, m) !== undefined) return 'revoked';
   return k.expMs <= now ? 'expired' : 'active';
 }
 
 /** What GET /keys/{id} should answer for `k` at `now`, written out field by field. */
-function viewOf(k: Key, now: number, kid: string): KeyView {
+function viewOf(k: Key, now: number, kid: string, m: Model): KeyView {
+  const mark = coveredBy(k, m);
   return {
     key_id: k.id,
     user_id: k.user,
@@ -193,8 +204,9 @@ function viewOf(k: Key, now: number, kid: string): KeyView {
     kid,
     created_at: iso(k.createdMs),
     expires_at: iso(k.expMs),
-    status: statusOf(k, now),
+    status: statusOf(k, now, m),
     ...(k.revokedAtMs !== undefined ? { revoked_at: iso(k.revokedAtMs) } : {}),
+    ...(mark !== undefined ? { watermark_not_before: iso(mark * 1000) } : {}),
     ...(k.replaces !== undefined ? { replaces: k.replaces } : {}),
     ...(k.replacedBy !== undefined ? { replaced_by: k.replacedBy } : {}),
   };
@@ -312,7 +324,7 @@ async function step(s: System, m: Model, c: Command, label: object): Promise<voi
       const changed = !(k.revokedAtMs !== undefined && k.revokedAtMs <= now);
       const inGrace = changed && k.revokedAtMs !== undefined;
       if (changed) Object.assign(k, { revokedAtMs: now, cause: 'delete' });
-      expect({ ...label, got }).toEqual({ ...label, got: { ok: { key: viewOf(k, now, kid), changed } } });
+      expect({ ...label, got }).toEqual({ ...label, got: { ok: { key: viewOf(k, now, kid, m), changed } } });
       count(stats.outcomes, inGrace ? 'revoke ok (during a grace)' : changed ? 'revoke ok' : 'revoke unchanged');
       return;
     }
@@ -320,7 +332,7 @@ async function step(s: System, m: Model, c: Command, label: object): Promise<voi
       const k = keyAt(m, c.key);
       const expectedId = nextId(m);
       const got = await outcome(() => s.service.roll(k?.id ?? UNKNOWN, c.grace, PORTAL));
-      const status = !k ? 404 : k.replacedBy !== undefined || k.revokedAtMs !== undefined || k.expMs <= now ? 409 : undefined;
+      const status = !k ? 404 : k.replacedBy !== undefined || k.revokedAtMs !== undefined || k.expMs <= now || coveredBy(k, m) !== undefined ? 409 : undefined;
       if (!k || status !== undefined) {
         expect({ ...label, got }).toEqual({ ...label, got: { status } });
         count(stats.outcomes, `roll ${status}`);
@@ -345,7 +357,7 @@ async function step(s: System, m: Model, c: Command, label: object): Promise<voi
       const mark = sec(now);
       let revokedKeys = 0;
       for (const k of m.keys) {
-        if (ofScope(k, c.scope, id) && k.createdMs >= mark * 1000 && k.createdMs <= now && statusOf(k, now) !== 'revoked') {
+        if (ofScope(k, c.scope, id) && k.createdMs >= mark * 1000 && k.createdMs <= now && statusOf(k, now, m) !== 'revoked') {
           Object.assign(k, { revokedAtMs: now, cause: 'watermark' });
           revokedKeys++;
         }
@@ -366,7 +378,7 @@ async function step(s: System, m: Model, c: Command, label: object): Promise<voi
     case 'get': {
       const k = keyAt(m, c.key);
       const got = await outcome(() => s.service.get(k?.id ?? UNKNOWN));
-      expect({ ...label, got }).toEqual({ ...label, got: k ? { ok: viewOf(k, now, kid) } : { status: 404 } });
+      expect({ ...label, got }).toEqual({ ...label, got: k ? { ok: viewOf(k, now, kid, m) } : { status: 404 } });
       stats.gets++;
       return;
     }
@@ -382,7 +394,7 @@ async function checkListing(s: System, m: Model, scope: Scope, id: string, statu
   const expected = m.keys
     .filter((k) => ofScope(k, scope, id))
     .sort((a, b) => (`${iso(a.createdMs)}#${a.id}` < `${iso(b.createdMs)}#${b.id}` ? 1 : -1))
-    .map((k) => viewOf(k, now, kid))
+    .map((k) => viewOf(k, now, kid, m))
     .filter((v) => status === undefined || v.status === status);
   const total = m.keys.filter((k) => ofScope(k, scope, id)).length;
   const got: KeyView[] = [];

@@ -282,6 +282,26 @@ describe('revocations by user or company (watermark)', () => {
     expect([await revoked(a.issued.apikey), await revoked(b.issued.apikey), await revoked(other.issued.apikey), await revoked(after.issued.apikey)]).toEqual([true, true, false, false]);
   });
 
+  it('lists, shows and refuses to roll a key a watermark refuses: revoked, naming the watermark; later keys stay active', async () => {
+    const { service, clock: c } = await setup();
+    const before = await service.mint({ userId: 'u-1', companyId: 'c-1' }, 'ci', PORTAL);
+    const otherUser = await service.mint({ userId: 'u-2', companyId: 'c-1' }, undefined, PORTAL);
+    c.advance(3000);
+    const { notBefore } = await service.revokeIssuedBefore('company', 'c-1', PORTAL);
+    c.advance(1000);
+    const after = await service.mint({ userId: 'u-1', companyId: 'c-1' }, undefined, PORTAL);
+
+    await expect(service.get(before.record.key_id)).resolves.toMatchObject({ status: 'revoked', watermark_not_before: notBefore });
+    expect(await service.get(before.record.key_id)).not.toHaveProperty('revoked_at');
+    await expect(service.get(after.record.key_id)).resolves.not.toHaveProperty('watermark_not_before');
+    const listed = async (status: 'active' | 'revoked') => (await service.list({ scope: 'user', id: 'u-1', status, limit: 10 })).keys.map((k) => k.key_id);
+    expect(await listed('revoked')).toEqual([before.record.key_id]);
+    expect(await listed('active')).toEqual([after.record.key_id]);
+    expect((await service.list({ scope: 'company', id: 'c-1', status: 'revoked', limit: 10 })).keys.map((k) => k.key_id).sort()).toEqual([before.record.key_id, otherUser.record.key_id].sort());
+    await expect(service.roll(before.record.key_id, 0, PORTAL)).rejects.toThrow(new ConflictError(`Key "${before.record.key_id}" is revoked by a watermark (POST /revocations): only an active key can be rolled.`));
+    await expect(service.roll(after.record.key_id, 0, PORTAL)).resolves.toMatchObject({ issued: { replaces: after.record.key_id } });
+  });
+
   it('revokes by id the keys minted earlier in the watermark’s own second, and not those minted after it', async () => {
     const { service, clock: c, state } = await setup();
     c.advance(200);
