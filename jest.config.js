@@ -10,5 +10,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 60000,
+  // jest's default on 2 cores is one worker; two overlap one file's waits (child processes, servers, timers)
+  // with another's CPU work: 352 s -> 298 s for the whole suite on this machine (bench/RESULTS.md).
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
