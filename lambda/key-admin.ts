@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { readJwtEnv, type JwtEnv } from './shared/env';
-import { InputError, parseIssueRequest } from './jwt/issue';
+import { InputError, issueRequestFrom, parseObject } from './jwt/issue';
 import { signerAt, type KeyRing } from './jwt/jwk-set';
 import { KeySourceUnavailableError, signingKeys, type KeySource } from './jwt/key-source';
 import { errorFields, log } from './shared/log';
@@ -15,7 +15,7 @@ import { scheduleBump } from './registry/bump';
 import { sqsClient } from './registry/bump-clients';
 import { dynamoClient } from './registry/clients';
 import { readRegistryEnv } from './registry/env';
-import { parseKeyId, parseKeyName, parseListQuery, parseObject, parseRevocationRequest, parseRollRequest } from './registry/requests';
+import { parseKeyId, parseKeyName, parseListQuery, parseRevocationRequest, parseRollRequest } from './registry/requests';
 import { ConflictError, createRegistryService, NotFoundError, type Caller, type RegistryService } from './registry/service';
 import { createRegistryStore, RegistryUnavailableError } from './registry/store';
 
@@ -102,9 +102,9 @@ const applicationRoutes: Record<string, Route> = Object.fromEntries(
 export const ROUTES: Record<string, Route> = {
   ...applicationRoutes,
   'POST /keys': async (event, caller, { env, registry }) => {
-    const raw = decodeBody(event);
-    const request = parseIssueRequest(raw, env.maxLifetimeSeconds);
-    const name = parseKeyName(parseObject(raw));
+    const body = parseObject(decodeBody(event));
+    const request = issueRequestFrom(body, env.maxLifetimeSeconds);
+    const name = parseKeyName(body);
     const { issued, record } = await registry.mint(request, name, caller);
     // The log names the key, its owner and its minter; never the token.
     log('INFO', 'key issued', { keyId: record.key_id, kid: record.kid, userId: record.user_id, companyId: record.company_id, caller: caller.arn, expiresAt: record.expires_at, requestId: event.requestContext?.requestId, ...metricFields({ [METRIC.keysMinted]: 1 }) });

@@ -37,17 +37,22 @@ export interface IssuedKey {
   expires_at: string;
 }
 
-function requireId(body: Record<string, unknown>, field: string): string {
-  const value = body[field];
+/**
+ * A required id of a request (body field or path parameter): 400 naming the field when it is absent, longer
+ * than `maxLength`, or not a safe id. Ids travel into tokens, the authorizer context, JSON access-log lines
+ * and Moesif (lambda/shared/ids.ts).
+ */
+export function requiredId(field: string, value: unknown, maxLength?: number): string {
   if (value === undefined || value === null || value === '') throw new InputError(field, `"${field}" is required.`);
-  // The id travels into tokens, the authorizer context, JSON access-log lines and Moesif (lambda/shared/ids.ts).
+  if (maxLength !== undefined && typeof value === 'string' && value.length > maxLength) throw new InputError(field, `"${field}" must have at most ${maxLength} characters.`);
   const problem = idProblem(value);
   if (problem) throw new InputError(field, `"${field}" ${problem}.`);
   return value as string;
 }
 
-/** Parses and validates the POST /keys body. */
-export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSeconds: number): IssueRequest {
+/** A body that must be a JSON object; an absent or empty one is `{}` where `optional`. */
+export function parseObject(rawBody: string | undefined, optional = false): Record<string, unknown> {
+  if (optional && (rawBody === undefined || rawBody.trim() === '')) return {};
   let body: unknown;
   try {
     body = JSON.parse(rawBody ?? '');
@@ -55,8 +60,17 @@ export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSecond
     throw new InputError('body', 'The body must be a JSON object.');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'The body must be a JSON object.');
-  const fields = body as Record<string, unknown>;
-  const request: IssueRequest = { userId: requireId(fields, 'user_id'), companyId: requireId(fields, 'company_id') };
+  return body as Record<string, unknown>;
+}
+
+/** Parses and validates the POST /keys body. */
+export function parseIssueRequest(rawBody: string | undefined, maxLifetimeSeconds: number): IssueRequest {
+  return issueRequestFrom(parseObject(rawBody), maxLifetimeSeconds);
+}
+
+/** The POST /keys fields of a body already parsed (the key admin reads `name` from the same object). */
+export function issueRequestFrom(fields: Record<string, unknown>, maxLifetimeSeconds: number): IssueRequest {
+  const request: IssueRequest = { userId: requiredId('user_id', fields.user_id), companyId: requiredId('company_id', fields.company_id) };
   if (fields.expires_in !== undefined) {
     const seconds = parseDurationSeconds(fields.expires_in);
     if (seconds === undefined) throw new InputError('expires_in', '"expires_in" must be a positive number of seconds or a duration like "30d".');

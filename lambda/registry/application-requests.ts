@@ -1,22 +1,14 @@
-import { InputError } from '../jwt/issue';
-import { idProblem } from '../shared/ids';
+import { InputError, parseObject, requiredId } from '../jwt/issue';
 import { MAX_ROUTES, routePatternProblem } from './route-patterns';
-import { MAX_NAME_LENGTH, parseObject } from './requests';
+import { MAX_NAME_LENGTH } from './requests';
 
 /** A client id travels as `iss` and `sub` of its tokens and into logs: a safe id, shorter than other ids. */
 export const MAX_CLIENT_ID_LENGTH = 128;
 
-function safeId(field: string, value: unknown, maxLength?: number): string {
-  if (value === undefined || value === null || value === '') throw new InputError(field, `"${field}" is required.`);
-  if (maxLength !== undefined && typeof value === 'string' && value.length > maxLength) throw new InputError(field, `"${field}" must have at most ${maxLength} characters.`);
-  const problem = idProblem(value);
-  if (problem) throw new InputError(field, `"${field}" ${problem}.`);
-  return value as string;
-}
 
 /** A path parameter (`clientId`, `kid`, `planId`, `id`): a 400 for what no item can be named, so DynamoDB never sees it. */
 export function pathParameter(pathParameters: Record<string, string | undefined> | undefined, name: string): string {
-  return safeId(name, pathParameters?.[name]);
+  return requiredId(name, pathParameters?.[name]);
 }
 
 export interface ApplicationRequest {
@@ -28,8 +20,8 @@ export interface ApplicationRequest {
 /** POST /applications `{name, company_id, client_id?}` */
 export function parseApplicationRequest(rawBody: string | undefined): ApplicationRequest {
   const body = parseObject(rawBody);
-  const request: ApplicationRequest = { name: safeId('name', body.name, MAX_NAME_LENGTH), companyId: safeId('company_id', body.company_id) };
-  if (body.client_id !== undefined) request.clientId = safeId('client_id', body.client_id, MAX_CLIENT_ID_LENGTH);
+  const request: ApplicationRequest = { name: requiredId('name', body.name, MAX_NAME_LENGTH), companyId: requiredId('company_id', body.company_id) };
+  if (body.client_id !== undefined) request.clientId = requiredId('client_id', body.client_id, MAX_CLIENT_ID_LENGTH);
   return request;
 }
 
@@ -54,7 +46,7 @@ export interface PlanRequest {
 /** POST /plans `{name, routes?, auto_validate?}` */
 export function parsePlanRequest(rawBody: string | undefined): PlanRequest {
   const body = parseObject(rawBody);
-  const request: PlanRequest = { name: safeId('name', body.name, MAX_NAME_LENGTH), autoValidate: false };
+  const request: PlanRequest = { name: requiredId('name', body.name, MAX_NAME_LENGTH), autoValidate: false };
   if (body.auto_validate !== undefined) {
     if (typeof body.auto_validate !== 'boolean') throw new InputError('auto_validate', '"auto_validate" must be true or false.');
     request.autoValidate = body.auto_validate;
@@ -76,5 +68,5 @@ export function parsePlanRequest(rawBody: string | undefined): PlanRequest {
 
 /** POST /applications/{clientId}/subscriptions `{plan_id}` */
 export function parseSubscriptionRequest(rawBody: string | undefined): { planId: string } {
-  return { planId: safeId('plan_id', parseObject(rawBody).plan_id) };
+  return { planId: requiredId('plan_id', parseObject(rawBody).plan_id) };
 }

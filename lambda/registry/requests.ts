@@ -1,6 +1,5 @@
-import { InputError } from '../jwt/issue';
+import { InputError, parseObject, requiredId } from '../jwt/issue';
 import { parseDurationSeconds } from '../shared/duration';
-import { idProblem } from '../shared/ids';
 import { STATUSES, type KeyStatus } from './keys';
 import type { Scope } from './schema';
 
@@ -8,36 +7,16 @@ export const MAX_NAME_LENGTH = 128;
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 100;
 
-/** A body that must be a JSON object; an absent or empty one is `{}` where `optional`. */
-export function parseObject(rawBody: string | undefined, optional = false): Record<string, unknown> {
-  if (optional && (rawBody === undefined || rawBody.trim() === '')) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody ?? '');
-  } catch {
-    throw new InputError('body', 'The body must be a JSON object.');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InputError('body', 'The body must be a JSON object.');
-  return body as Record<string, unknown>;
-}
-
-function safeId(field: string, value: unknown): string {
-  if (value === undefined || value === null || value === '') throw new InputError(field, `"${field}" is required.`);
-  const problem = idProblem(value);
-  if (problem) throw new InputError(field, `"${field}" ${problem}.`);
-  return value as string;
-}
 
 /** The optional `name` of POST /keys (parsed beside parseIssueRequest, from the same body). */
 export function parseKeyName(body: Record<string, unknown>): string | undefined {
   if (body.name === undefined || body.name === null) return undefined;
-  if (typeof body.name === 'string' && body.name.length > MAX_NAME_LENGTH) throw new InputError('name', `"name" must have at most ${MAX_NAME_LENGTH} characters.`);
-  return safeId('name', body.name);
+  return requiredId('name', body.name, MAX_NAME_LENGTH);
 }
 
 /** The `{keyId}` path parameter. */
 export function parseKeyId(pathParameters: Record<string, string | undefined> | undefined): string {
-  return safeId('keyId', pathParameters?.keyId);
+  return requiredId('keyId', pathParameters?.keyId);
 }
 
 export interface ListQuery {
@@ -55,7 +34,7 @@ export function parseListQuery(query: Record<string, string | undefined> | undef
   if (q.user_id === undefined && q.company_id === undefined) throw new InputError('user_id', 'One of "user_id" or "company_id" is required.');
   const scope: Scope = q.user_id !== undefined ? 'user' : 'company';
   const field = scope === 'user' ? 'user_id' : 'company_id';
-  const request: ListQuery = { scope, id: safeId(field, q[field]), limit: DEFAULT_LIMIT };
+  const request: ListQuery = { scope, id: requiredId(field, q[field]), limit: DEFAULT_LIMIT };
   if (q.status !== undefined) {
     if (!STATUSES.includes(q.status as KeyStatus)) throw new InputError('status', `"status" must be one of ${STATUSES.join(', ')}.`);
     request.status = q.status as KeyStatus;
@@ -94,5 +73,5 @@ export function parseRevocationRequest(rawBody: string | undefined): { scope: Sc
   const hasCompany = body.company_id !== undefined;
   if (hasUser && hasCompany) throw new InputError('company_id', 'Give "user_id" or "company_id", not both.');
   if (!hasUser && !hasCompany) throw new InputError('user_id', 'One of "user_id" or "company_id" is required.');
-  return hasUser ? { scope: 'user', id: safeId('user_id', body.user_id) } : { scope: 'company', id: safeId('company_id', body.company_id) };
+  return hasUser ? { scope: 'user', id: requiredId('user_id', body.user_id) } : { scope: 'company', id: requiredId('company_id', body.company_id) };
 }
