@@ -1,35 +1,29 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../../lambda/registry/schema';
+import { LocalDynamoDb as Dynalite } from '../../local/dynamodb';
 import { useLocalAws } from './secrets-server';
 
 /**
- * dynalite (DynamoDB in memory) on 127.0.0.1, reached by the real SDK client through
- * AWS_ENDPOINT_URL_DYNAMODB. `createTable` makes a fresh registry table (the schema of
- * lambda/registry/schema.ts), so each test can start empty. dynalite enforces no TTL: tests move a clock.
+ * dynalite (DynamoDB in memory) on 127.0.0.1 (the same server `npm start` runs, local/dynamodb.ts), reached by
+ * the real SDK client through AWS_ENDPOINT_URL_DYNAMODB. `createTable` makes a fresh registry table (the schema
+ * of lambda/registry/schema.ts), so each test can start empty. dynalite enforces no TTL: tests move a clock.
  */
 export class LocalDynamoDb {
-  private server?: Server;
+  private readonly dynalite = new Dynalite();
   client!: DynamoDBClient;
   private tables = 0;
 
   async start(): Promise<string> {
-    // dynalite has no types: a CommonJS factory of an http.Server.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
-    this.server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(0, '127.0.0.1', () => resolve());
-    });
-    useLocalAws('DYNAMODB', this.url);
-    this.client = new DynamoDBClient({ endpoint: this.url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    return this.url;
+    const url = await this.dynalite.start();
+    useLocalAws('DYNAMODB', url);
+    this.client = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    return url;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return this.dynalite.url;
   }
 
   /** A new, empty registry table; returns its name. */
@@ -40,10 +34,7 @@ export class LocalDynamoDb {
 
   async stop(): Promise<void> {
     this.client?.destroy();
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections?.();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.dynalite.stop();
   }
 }
 
