@@ -13,6 +13,7 @@ import { loadFunctions, localRegistry, type Functions } from '../support/functio
 import { idpKey, LocalIdp, signWith, type IdpKey } from '../support/idp-server';
 import { LocalHttpServer } from '../support/local-server';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
+import { captureOutput } from '../support/output';
 import { keyPair, publicJwk, type ClientKeyPair } from './registry/application-fixture';
 
 /** Forwards every DynamoDB call to dynalite, counting them by operation (X-Amz-Target). */
@@ -47,26 +48,8 @@ beforeAll(async () => {
 afterAll(() => Promise.all([sm.stop(), idp.stop(), dynamo.stop()]));
 
 /** Everything the functions write to stdout and stderr during a test, and the JSON lines among it. */
-let written: string[] = [];
-const original = { stdout: process.stdout.write, stderr: process.stderr.write };
-beforeEach(() => {
-  written = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  process.stdout.write = capture as typeof process.stdout.write;
-  process.stderr.write = capture as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = original.stdout;
-  process.stderr.write = original.stderr;
-});
-const logLines = () =>
-  written
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const output = captureOutput();
+const logLines = output.logLines;
 const decisions = () => logLines().filter((l) => l.message === 'token accepted' || l.message === 'token refused');
 
 const REFRESH_SECONDS = 1;
@@ -352,7 +335,7 @@ describe('decision logs', () => {
       if (line.message === 'token refused') expect(line.Reason).toBe(line.reason);
     }
     expect(logged.map((l) => l.Reason)).toEqual(['ok', 'route_not_allowed', 'wrong_audience', 'wrong_issuer', 'ok', 'unknown_application', 'ok', 'bad_signature', 'malformed']);
-    const everything = written.join('');
+    const everything = output.text();
     for (const token of tokens) {
       expect(everything).not.toContain(token);
       // Not even a token's signature or payload alone.

@@ -10,6 +10,7 @@ import { closedPortUrl } from '../support/dynamodb';
 import { authorizerEvent } from '../support/events';
 import { loadFunctions, localRegistry, TEST_ISSUER } from '../support/functions';
 import { LocalSecretsManager, useLocalAws } from '../support/secrets-server';
+import { captureOutput } from '../support/output';
 
 const sm = new LocalSecretsManager();
 const registry = localRegistry();
@@ -27,23 +28,8 @@ beforeAll(async () => {
 });
 afterAll(() => sm.stop());
 
-let output: string[] = [];
-const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-beforeEach(() => {
-  output = [];
-  const capture = (chunk: unknown) => (output.push(String(chunk)), true);
-  process.stdout.write = capture as typeof process.stdout.write;
-  process.stderr.write = capture as typeof process.stderr.write;
-});
-afterEach(() => {
-  process.stdout.write = writes.stdout;
-  process.stderr.write = writes.stderr;
-});
-const logLines = () =>
-  output
-    .flatMap((chunk) => chunk.split('\n'))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const output = captureOutput();
+const logLines = output.logLines;
 
 /** A valid key of ours, as key-admin mints it (jti = key id). */
 async function validKey(): Promise<string> {
@@ -76,7 +62,7 @@ describe('revocationFailMode on a cold authorizer that cannot reach DynamoDB', (
     expect(lines).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'revocation state unavailable: failing closed' }));
     expect(lines).toContainEqual(expect.objectContaining({ message: 'token refused', kind: 'own', reason: 'revocation_state_unavailable' }));
     expect(lines.some((l) => l.message === 'token accepted')).toBe(false);
-    expect(output.join('')).not.toContain(token.split('.')[2]);
+    expect(output.text()).not.toContain(token.split('.')[2]);
   });
 
   it('allows the same key in closed mode when DynamoDB answers (the control: the refusal above is the unreachable registry)', async () => {
@@ -93,7 +79,7 @@ describe('revocationFailMode on a cold authorizer that cannot reach DynamoDB', (
     expect(lines).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'revocation state unavailable: failing open' }));
     expect(lines).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'revocation state unavailable: token allowed (revocationFailMode open)', keyId: 'key-1' }));
     expect(lines).toContainEqual(expect.objectContaining({ message: 'token accepted', kind: 'own' }));
-    expect(output.join('')).not.toContain(token.split('.')[2]);
+    expect(output.text()).not.toContain(token.split('.')[2]);
   });
 
   it('still refuses a forged key when the mode is open: the open mode skips only the revocation check', async () => {

@@ -12,6 +12,7 @@ import { authorizerEvent, issueEvent } from '../../support/events';
 import { loadFunctions, localRegistry } from '../../support/functions';
 import { LocalHttpServer } from '../../support/local-server';
 import { LocalSecretsManager, useLocalAws } from '../../support/secrets-server';
+import { captureOutput } from '../../support/output';
 
 const NOW = 1_900_000_000;
 const ISSUER = 'https://api.example.com';
@@ -289,8 +290,7 @@ describe('keys named or carried in the header are never used (jwk, jku, x5u, x5c
     const sm = new LocalSecretsManager();
     const registry = localRegistry();
     let authorize: ReturnType<typeof loadFunctions>['authorize'];
-    let output: string[] = [];
-    const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+    const output = captureOutput();
     const nowS = () => Math.floor(Date.now() / 1000);
     const liveClaims = (iss: string, sub = 'u-1') => `{"sub":"${sub}","org_id":"acme","iss":"${iss}","aud":"jwt-api","iat":${nowS()},"exp":${nowS() + 60}}`;
 
@@ -302,19 +302,9 @@ describe('keys named or carried in the header are never used (jwk, jku, x5u, x5c
       await authorize(authorizerEvent(`Bearer ${await signAs(parties.RS256.ours, 'RS256', { kid: parties.RS256.ours.signer.kid }, liveClaims(ISSUER))}`)).then((r) => expect(r.isAuthorized).toBe(true));
     });
     afterAll(() => sm.stop());
-    beforeEach(() => {
-      output = [];
-      const capture = (chunk: unknown) => (output.push(String(chunk)), true);
-      process.stdout.write = capture as typeof process.stdout.write;
-      process.stderr.write = capture as typeof process.stderr.write;
-    });
-    afterEach(() => {
-      process.stdout.write = writes.stdout;
-      process.stderr.write = writes.stderr;
-    });
     /** Every write the handler made is one complete JSON line. */
     const logLines = () =>
-      output.map((chunk) => {
+      output.chunks.map((chunk) => {
         expect(chunk.endsWith('\n') && chunk.indexOf('\n') === chunk.length - 1).toBe(true);
         return JSON.parse(chunk) as Record<string, unknown>;
       });
@@ -331,7 +321,7 @@ describe('keys named or carried in the header are never used (jwk, jku, x5u, x5c
       await expect(authorize(authorizerEvent(`Bearer ${token}`))).resolves.toEqual({ isAuthorized: false });
       expect(refusal()).toMatchObject({ level: 'INFO', kind, reason });
       const [head, , signature] = token.split('.');
-      for (const secretish of [token, head, signature, keyServer.url]) expect(output.join('')).not.toContain(secretish);
+      for (const secretish of [token, head, signature, keyServer.url]) expect(output.text()).not.toContain(secretish);
       await nothingFetched();
     });
 
@@ -339,7 +329,7 @@ describe('keys named or carried in the header are never used (jwk, jku, x5u, x5c
       const token = await signAs(parties.RS256.ours, 'RS256', { kid }, liveClaims(ISSUER));
       await expect(authorize(authorizerEvent(`Bearer ${token}`))).resolves.toEqual({ isAuthorized: false });
       expect(refusal()).toMatchObject({ reason: expected.reason, ...(expected.detail ? { detail: expected.detail } : {}) });
-      const text = output.join('');
+      const text = output.text();
       // Neither the raw kid nor its JSON-escaped spelling (nor the token) reaches the log.
       for (const leak of [kid as string, JSON.stringify(kid).slice(1, -1), token]) expect(text).not.toContain(leak);
     });
